@@ -1,0 +1,70 @@
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "common/cpu_info.h"
+#include "common/error.h"
+#include "model/benchmark.h"
+#include "model/llama_model.h"
+
+namespace dilmodeli::app {
+
+void add_bench_command(CLI::App& root, Action& action) {
+    struct Options {
+        std::string model = kDefaultModelPath;
+        model::BenchmarkOptions bench;
+        std::vector<int> threads = {1};
+        bool json = false;
+    };
+    auto o = std::make_shared<Options>();
+    CLI::App* cmd = root.add_subcommand("bench", "Measure prompt-processing and generation speed as llama-bench does");
+    cmd->add_option("-m,--model", o->model, "GGUF model file")->capture_default_str();
+    cmd->add_option("-p,--n-prompt", o->bench.n_prompt, "Prompt tokens processed in one batch")->capture_default_str();
+    cmd->add_option("-n,--n-gen", o->bench.n_gen, "Tokens generated one at a time")->capture_default_str();
+    cmd->add_option("-r,--repetitions", o->bench.repetitions, "Timed repetitions (medians reported)")->capture_default_str();
+    cmd->add_option("-t,--threads", o->threads, "Thread counts to measure, e.g. -t 1,2")->delimiter(',');
+    cmd->add_flag("--json", o->json, "Print one JSON object");
+    cmd->callback([o, &action] {
+        action = [o] {
+            for (int t : o->threads)
+                if (t < 1) throw usage_error("--threads values must be at least 1");
+            auto model = model::LlamaModel::load(o->model);
+            nlohmann::json runs = nlohmann::json::array();
+            for (int t : o->threads) {
+                o->bench.threads = t;
+                auto r = model::run_benchmark(*model, o->bench);
+                runs.push_back({{"threads", t},
+                                {"pp_tok_per_s", r.prompt_median},
+                                {"tg_tok_per_s", r.gen_median},
+                                {"pp_runs", r.prompt_tok_per_s},
+                                {"tg_runs", r.gen_tok_per_s},
+                                {"tg_weight_gb_per_s", r.gen_median * double(r.weight_bytes_per_token) / 1e9}});
+                if (!o->json) {
+                    char line[256];
+                    std::snprintf(line, sizeof line, "threads %d: pp%lld %.1f tok/s, tg%lld %.1f tok/s", t,
+                                  static_cast<long long>(o->bench.n_prompt), r.prompt_median,
+                                  static_cast<long long>(o->bench.n_gen), r.gen_median);
+                    print_line(line);
+                }
+            }
+            const double peak_rss = peak_rss_mib();
+            if (o->json) {
+                nlohmann::json j = {{"model", o->model},
+                                    {"file_bytes", model->file().file_size()},
+                                    {"weight_bytes_per_token", model->weight_bytes_per_token()},
+                                    {"n_prompt", o->bench.n_prompt},
+                                    {"n_gen", o->bench.n_gen},
+                                    {"repetitions", o->bench.repetitions},
+                                    {"peak_rss_mib", peak_rss},
+                                    {"runs", runs}};
+                print_line(j.dump(2));
+            } else {
+                char line[128];
+                std::snprintf(line, sizeof line, "peak RSS %.1f MiB", peak_rss);
+                print_line(line);
+            }
+        };
+    });
+}
+
+}  // namespace dilmodeli::app

@@ -1,0 +1,30 @@
+#pragma once
+// Each subcommand registers its flags on the CLI and the action to run once they are parsed.
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace dilmodeli::app {
+
+using Action = std::function<void()>;
+
+// Global flags shared by every subcommand.
+struct GlobalOptions {
+    bool verbose = false;
+    bool quiet = false;
+};
+
+void add_inspect_command(CLI::App& root, Action& action);
+void add_import_command(CLI::App& root, Action& action);
+void add_run_command(CLI::App& root, Action& action);
+void add_eval_command(CLI::App& root, Action& action);
+void add_synth_command(CLI::App& root, Action& action);
+void add_bench_command(CLI::App& root, Action& action);
+
+// The model file used when -m is not given.
+constexpr const char* kDefaultModelPath = "models/default.gguf";
+
+// Prints a JSON document or human text to stdout, newline-terminated.
+void print_line(const std::string& text);
+
+}  // namespace dilmodeli::app

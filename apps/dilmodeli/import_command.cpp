@@ -1,0 +1,47 @@
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "command.h"
+#include "common/error.h"
+#include "model/llama2c_import.h"
+
+namespace dilmodeli::app {
+
+void add_import_command(CLI::App& root, Action& action) {
+    struct Options {
+        std::string format;
+        model::Llama2cImportOptions llama2c;
+        bool json = false;
+    };
+    auto options = std::make_shared<Options>();
+    CLI::App* cmd = root.add_subcommand("import", "Convert a model from another format into GGUF");
+    cmd->add_option("format", options->format, "Source format (llama2c)")
+        ->required()
+        ->check(CLI::IsMember({"llama2c"}));
+    cmd->add_option("model", options->llama2c.checkpoint_path, "llama2.c checkpoint (.bin)")->required();
+    cmd->add_option("--tokenizer", options->llama2c.tokenizer_path, "llama2.c tokenizer.bin")->required();
+    cmd->add_option("-o,--output", options->llama2c.output_path, "GGUF file to write")->required();
+    cmd->add_option("--name", options->llama2c.model_name, "general.name (default: the checkpoint's file name)");
+    cmd->add_flag("--json", options->json, "Print one JSON object");
+    cmd->callback([options, &action] {
+        action = [options] {
+            auto r = model::import_llama2c(options->llama2c);
+            nlohmann::json j = {{"output", options->llama2c.output_path}, {"bytes", r.bytes_written},
+                                {"tensors", r.tensor_count}, {"dim", r.dim}, {"hidden_dim", r.hidden_dim},
+                                {"layers", r.n_layers}, {"heads", r.n_heads}, {"kv_heads", r.n_kv_heads},
+                                {"vocab", r.vocab_size}, {"context", r.seq_len},
+                                {"shared_classifier", r.shared_classifier},
+                                {"checkpoint_version", r.checkpoint_version}};
+            if (options->json) {
+                print_line(j.dump(2));
+            } else {
+                print_line("wrote " + options->llama2c.output_path + ": " + std::to_string(r.tensor_count) +
+                           " tensors, " + std::to_string(r.bytes_written) + " bytes (dim " +
+                           std::to_string(r.dim) + ", " + std::to_string(r.n_layers) + " layers, vocab " +
+                           std::to_string(r.vocab_size) + ")");
+            }
+        };
+    });
+}
+
+}  // namespace dilmodeli::app

@@ -1,0 +1,88 @@
+// dilmodeli: flags in, library calls out. Every error becomes one line on stderr and the exit
+// code documented in the README (0 ok, 1 usage, 2 bad input file, 3 I/O error).
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "common/atomic_file.h"
+#include "common/error.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 1;
+constexpr int kExitInterrupted = 130;
+
+extern "C" void on_interrupt(int) {
+    dilmodeli::remove_pending_temporaries();
+    const char msg[] = "dilmodeli: interrupted\n";
+    ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)ignored;
+    _exit(kExitInterrupted);
+}
+
+void setup_logging(const dilmodeli::app::GlobalOptions& options) {
+    auto logger = spdlog::stderr_color_mt("dilmodeli");
+    logger->set_pattern("%^[%l]%$ %v");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(options.quiet ? spdlog::level::err
+                                    : options.verbose ? spdlog::level::debug : spdlog::level::info);
+}
+
+}  // namespace
+
+namespace dilmodeli::app {
+void print_line(const std::string& text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+}
+}  // namespace dilmodeli::app
+
+int main(int argc, char** argv) {
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
+
+    CLI::App root{"dilmodeli: compress small and medium language models and run them fast on CPUs"};
+    root.require_subcommand(1);
+    root.fallthrough();
+    dilmodeli::app::GlobalOptions global;
+    root.add_flag("-v,--verbose", global.verbose, "Log details to stderr");
+    root.add_flag("-q,--quiet", global.quiet, "Log only errors");
+    root.footer("Exit codes: 0 ok, 1 usage error, 2 bad input file, 3 I/O error.");
+
+    dilmodeli::app::Action action;
+    dilmodeli::app::add_inspect_command(root, action);
+    dilmodeli::app::add_import_command(root, action);
+    dilmodeli::app::add_run_command(root, action);
+    dilmodeli::app::add_eval_command(root, action);
+    dilmodeli::app::add_synth_command(root, action);
+    dilmodeli::app::add_bench_command(root, action);
+
+    try {
+        root.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int code = root.exit(e);
+        return code == 0 ? kExitOk : kExitUsage;
+    }
+    setup_logging(global);
+    try {
+        action();
+    } catch (const dilmodeli::Error& e) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "dilmodeli: error: %s\n", e.what());
+        return e.exit_code();
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "dilmodeli: error: out of memory\n");
+        return static_cast<int>(dilmodeli::ErrorKind::Io);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "dilmodeli: error: %s\n", e.what());
+        return static_cast<int>(dilmodeli::ErrorKind::Io);
+    }
+    return kExitOk;
+}

@@ -1,0 +1,28 @@
+#pragma once
+// A read-only memory mapping of a whole file. Tensors are views into it, so a model is never
+// copied into the heap.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace dilmodeli {
+
+class MappedFile {
+public:
+    // Throws Error(BadInput) for a missing file, a directory or an empty file, Error(Io) otherwise.
+    explicit MappedFile(const std::string& path);
+    ~MappedFile();
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+
+    const uint8_t* data() const { return data_; }
+    size_t size() const { return size_; }
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+    const uint8_t* data_ = nullptr;
+    size_t size_ = 0;
+};
+
+}  // namespace dilmodeli

@@ -1,0 +1,59 @@
+#pragma once
+// GGUF metadata values: every scalar type, strings and (nested) arrays, kept with their exact
+// stored type so that a file read and written again is byte-identical.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace dilmodeli::gguf {
+
+enum class ValueType : uint32_t {
+    U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7,
+    String = 8, Array = 9, U64 = 10, I64 = 11, F64 = 12,
+};
+
+const char* value_type_name(ValueType type);
+
+struct Value;
+
+struct Array {
+    ValueType element_type = ValueType::U8;
+    std::vector<Value> elements;
+};
+
+struct Value {
+    using Storage = std::variant<uint8_t, int8_t, uint16_t, int16_t, uint32_t, int32_t, float,
+                                 bool, std::string, Array, uint64_t, int64_t, double>;
+    Storage data;
+
+    Value() = default;
+    template <typename T>
+    explicit Value(T v) : data(std::move(v)) {}
+
+    ValueType type() const { return static_cast<ValueType>(data.index()); }
+    bool is_integer() const;
+    bool is_number() const;  // integer or floating point
+    // Integers of any width; nullopt for other types.
+    std::optional<int64_t> as_int() const;
+    std::optional<uint64_t> as_uint() const;  // nullopt for negative values too
+    // Any number as double; nullopt for other types.
+    std::optional<double> as_double() const;
+    const std::string* as_string() const { return std::get_if<std::string>(&data); }
+    const Array* as_array() const { return std::get_if<Array>(&data); }
+    // Short human form ("[32000 strings]" for long arrays), for `inspect`.
+    std::string summary(size_t max_elements = 8) const;
+
+    static Value string(std::string s) { return Value(std::move(s)); }
+    static Value array(ValueType element_type, std::vector<Value> elements) {
+        return Value(Array{element_type, std::move(elements)});
+    }
+};
+
+struct KeyValue {
+    std::string key;
+    Value value;
+};
+
+}  // namespace dilmodeli::gguf

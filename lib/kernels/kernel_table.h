@@ -1,0 +1,106 @@
+#pragma once
+// Internal to lib/kernels: what one instruction set provides for each weight type, and the
+// quantized activation layouts its kernels read. Only plain data and declarations live here:
+// this header is included by files compiled for different instruction sets, so an inline
+// function defined here could be emitted with AVX-512 code and then picked by the linker for a
+// baseline caller.
+#include <cstddef>
+#include <cstdint>
+
+namespace dilmodeli::kernels::detail {
+
+// One tile of output: y[t * ldy + r] = dot(weight row r, activation row t) for r < nr, t < nt.
+struct GemmArgs {
+    const uint8_t* w;     // weight row 0
+    size_t w_stride;      // bytes between weight rows
+    int64_t nr;
+    const uint8_t* act;   // activation row 0: the float row itself or its quantized form
+    size_t act_stride;    // bytes between activation rows
+    int64_t nt;
+    int64_t n;            // columns (elements per row)
+    float* y;
+    int64_t ldy;
+};
+
+using GemmFn = void (*)(const GemmArgs& args);
+// Bytes of the quantized form of one activation row of n columns.
+using ActBytesFn = size_t (*)(int64_t n);
+// Quantizes one activation row of n columns into `out` (act_bytes(n) bytes).
+using QuantizeActFn = void (*)(const float* x, int64_t n, void* out);
+
+// How one instruction set multiplies one weight type. act_bytes/quantize are null when the
+// kernel reads float activations directly. Each output element is one sequential dot product
+// whose arithmetic does not depend on the tile it was computed in, so any split of the work
+// gives the same bits.
+struct TypeKernel {
+    ActBytesFn act_bytes = nullptr;
+    QuantizeActFn quantize = nullptr;
+    GemmFn gemm = nullptr;  // null: this instruction set has no kernel for the type
+};
+
+constexpr int kTypeSlots = 40;  // > every quant::TypeId value
+
+struct IsaTable {
+    const char* name = "";
+    TypeKernel types[kTypeSlots];
+};
+
+// ---- Activation layouts -------------------------------------------------------------------
+
+// 32 activations as q * d, |q| <= 127; sum = sum of qs. Used by the scalar and AVX2 kernels of
+// the 32-element block types.
+struct Q8Block32 {
+    float d;
+    int32_t sum;
+    int8_t qs[32];
+};
+static_assert(sizeof(Q8Block32) == 40, "Q8Block32 layout");
+
+// 256 activations as q * d with the sum of each 16 in bsums. Used by every K-quant and TQ2_0
+// kernel, whatever the instruction set.
+struct Q8BlockK {
+    float d;
+    int16_t bsums[16];
+    int8_t qs[256];
+};
+static_assert(sizeof(Q8BlockK) == 292, "Q8BlockK layout");
+
+// 16 blocks of 32 activations transposed for AVX-512 VNNI: lane p holds block kGroupLaneBlock[p]
+// of the group, and qs[s][p] its elements 4s..4s+3, so one vpdpbusd per slot s sums 16 blocks
+// at once. negsum = -(sum of the block's qs), d its scale. Missing blocks (row tail) are zero.
+struct alignas(64) Q8Group16 {
+    int8_t qs[8][16][4];
+    int32_t negsum[16];
+    float d[16];
+};
+static_assert(sizeof(Q8Group16) == 640, "Q8Group16 layout");
+// Block of the group held by lane p (the 4x4 dword transpose used to gather weight blocks).
+constexpr int kGroupLaneBlock[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
+
+// ---- Per instruction set ------------------------------------------------------------------
+
+// Fill the rows of `table` the file provides. Call an AVX function only after the CPU has been
+// checked (dispatch.cpp).
+void register_scalar_float(IsaTable& table);
+void register_scalar_legacy(IsaTable& table);
+void register_scalar_kquants(IsaTable& table);
+void register_avx2_float(IsaTable& table);
+void register_avx2_legacy(IsaTable& table);
+void register_avx2_kquants(IsaTable& table);
+void register_avx512_float(IsaTable& table);
+void register_avx512_legacy(IsaTable& table);
+void register_avx512_kquants(IsaTable& table);
+void register_neon(IsaTable& table);
+
+// Baseline activation quantizers (any instruction set may use them).
+size_t q8_block32_bytes(int64_t n);
+void quantize_q8_block32_scalar(const float* x, int64_t n, void* out);
+size_t q8_block_k_bytes(int64_t n);
+void quantize_q8_block_k_scalar(const float* x, int64_t n, void* out);
+
+// The active table and its name (dispatch.cpp); the scalar table is the fallback for missing
+// rows.
+const IsaTable& active_table();
+const IsaTable& scalar_table();
+
+}  // namespace dilmodeli::kernels::detail

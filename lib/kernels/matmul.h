@@ -1,0 +1,47 @@
+#pragma once
+// Matrix products of stored (possibly quantized) weights with float activations: the hot spot
+// of inference. Weights stay in their stored type; activations are converted once per call to
+// whatever the weight type's dot product wants (float, or 8-bit blocks).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "quant/quant_type.h"
+
+namespace dilmodeli::gguf { struct TensorInfo; }
+
+namespace dilmodeli::kernels {
+
+// A 2-D weight: `rows` rows of `cols` elements, each row `row_bytes` bytes in `type`.
+struct WeightMatrix {
+    quant::TypeId type = quant::TypeId::F32;
+    const uint8_t* data = nullptr;
+    int64_t rows = 0;
+    int64_t cols = 0;
+    size_t row_bytes = 0;
+
+    // Views a GGUF tensor of shape [cols, rows] (dims[0] = cols). 3-D tensors: see slice().
+    static WeightMatrix from_tensor(const gguf::TensorInfo& tensor);
+    const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes; }
+};
+
+// y (n_tokens x w.rows, row-major) = x (n_tokens x w.cols, row-major) * w^T.
+// Parallel over output rows (and tokens for large batches) with TBB; call it inside a
+// tbb::task_arena to bound the threads. Results do not depend on the number of threads.
+void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y);
+
+// Row r of w converted to float (embedding lookup).
+void dequantize_row(const WeightMatrix& w, int64_t r, float* out);
+
+// The plain reference: dequantize each row, then a double-accumulated dot product.
+void matmul_reference(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y);
+
+// Instruction sets compiled in and supported by this CPU, best first (e.g. {"avx512",
+// "avx2", "scalar"}); the first is used unless force_isa() chose another.
+std::vector<std::string> available_isas();
+std::string active_isa();
+// For tests and benchmarks: use the named ISA from now on (must be in available_isas()).
+void force_isa(const std::string& name);
+
+}  // namespace dilmodeli::kernels

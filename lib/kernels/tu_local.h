@@ -1,0 +1,59 @@
+#pragma once
+// Small helpers that every kernel file compiles for itself: everything here has internal
+// linkage (anonymous namespace), so the copy in an AVX-512 file can never be the one a baseline
+// file ends up calling. Do not move these into a header with external linkage.
+#include <cstdint>
+#include <cstring>
+
+#if defined(__F16C__)
+#include <immintrin.h>
+#endif
+
+namespace dilmodeli::kernels::detail {
+namespace {
+
+inline float half_to_float(uint16_t h) {
+#if defined(__F16C__)
+    return _cvtsh_ss(h);
+#else
+    const uint32_t sign = uint32_t(h & 0x8000u) << 16;
+    const uint32_t exponent = (h >> 10) & 0x1fu;
+    const uint32_t mantissa = h & 0x3ffu;
+    uint32_t bits;
+    if (exponent == 0x1f) {
+        bits = sign | 0x7f800000u | (mantissa << 13);
+    } else if (exponent == 0) {
+        const float magnitude = float(mantissa) * (1.0f / 16777216.0f);
+        return sign ? -magnitude : magnitude;
+    } else {
+        bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);
+    }
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+#endif
+}
+
+inline float bf16_to_float(uint16_t b) {
+    const uint32_t bits = uint32_t(b) << 16;
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+inline uint16_t load_u16(const uint8_t* p) {
+    uint16_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+inline uint32_t load_u32(const uint8_t* p) {
+    uint32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+}  // namespace
+}  // namespace dilmodeli::kernels::detail

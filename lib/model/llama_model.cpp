@@ -1,0 +1,177 @@
+#include "model/llama_model.h"
+
+#include <cmath>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include "common/cpu_info.h"
+#include "common/error.h"
+#include "model/ops.h"
+#include "model/weight_binding.h"
+
+namespace dilmodeli::model {
+
+std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) {
+    std::unique_ptr<LlamaModel> m(new LlamaModel());
+    m->file_ = gguf::GgufFile::open(path);
+    const gguf::GgufFile& f = *m->file_;
+    m->config_ = LlamaConfig::from_gguf(f);
+    const LlamaConfig& c = m->config_;
+
+    m->token_embd_ = bind_matrix(f, "token_embd.weight", c.n_embd, c.n_vocab);
+    m->output_norm_ = bind_vector(f, "output_norm.weight", c.n_embd, m->converted_vectors_);
+    m->output_ = f.find_tensor("output.weight") ? bind_matrix(f, "output.weight", c.n_embd, c.n_vocab)
+                                                : m->token_embd_;
+    m->layers_.resize(size_t(c.n_layers));
+    for (int64_t l = 0; l < c.n_layers; ++l) {
+        const std::string blk = "blk." + std::to_string(l) + ".";
+        LlamaLayer& L = m->layers_[size_t(l)];
+        L.attn_norm = bind_vector(f, blk + "attn_norm.weight", c.n_embd, m->converted_vectors_);
+        L.wq = bind_matrix(f, blk + "attn_q.weight", c.n_embd, c.n_embd);
+        L.wk = bind_matrix(f, blk + "attn_k.weight", c.n_embd, c.kv_dim());
+        L.wv = bind_matrix(f, blk + "attn_v.weight", c.n_embd, c.kv_dim());
+        L.wo = bind_matrix(f, blk + "attn_output.weight", c.n_embd, c.n_embd);
+        L.ffn_norm = bind_vector(f, blk + "ffn_norm.weight", c.n_embd, m->converted_vectors_);
+        L.ffn = load_feed_forward(f, l, c.n_embd, c.n_ff[size_t(l)]);
+    }
+    return m;
+}
+
+uint64_t LlamaModel::weight_bytes_per_token() const {
+    auto bytes = [](const kernels::WeightMatrix& w) { return uint64_t(w.rows) * w.row_bytes; };
+    uint64_t total = bytes(output_) + uint64_t(token_embd_.row_bytes);
+    for (const LlamaLayer& L : layers_)
+        total += bytes(L.wq) + bytes(L.wk) + bytes(L.wv) + bytes(L.wo) + L.ffn->weight_bytes_per_token();
+    return total;
+}
+
+Session::Session(LlamaModel& model, const SessionOptions& options)
+    : model_(model),
+      config_(model.config()),
+      context_(options.context > 0 ? options.context : model.config().context_length),
+      threads_(options.threads > 0 ? options.threads : physical_core_count()),
+      max_batch_(options.max_batch > 0 ? options.max_batch : 512),
+      arena_(threads_) {
+    if (context_ > (int64_t(1) << 22)) throw usage_error("--ctx " + std::to_string(context_) + " is too large");
+    const size_t cache = size_t(config_.n_layers) * size_t(context_) * size_t(config_.kv_dim());
+    k_cache_.assign(cache, 0.0f);
+    v_cache_.assign(cache, 0.0f);
+}
+
+void Session::ensure_scratch(int64_t n) {
+    const size_t rows = size_t(n);
+    const size_t d = size_t(config_.n_embd), kv = size_t(config_.kv_dim());
+    if (x_.size() >= rows * d) return;
+    x_.resize(rows * d);
+    xb_.resize(rows * d);
+    q_.resize(rows * d);
+    att_.resize(rows * d);
+    tmp_.resize(rows * d);
+    k_.resize(rows * kv);
+    v_.resize(rows * kv);
+}
+
+void Session::decode(const int32_t* tokens, int64_t n, bool all_logits) {
+    if (n <= 0) throw usage_error("nothing to decode");
+    if (n_past_ + n > context_)
+        throw usage_error("context full: " + std::to_string(n_past_) + " tokens cached + " + std::to_string(n) +
+                          " new exceed --ctx " + std::to_string(context_));
+    for (int64_t i = 0; i < n; ++i)
+        if (tokens[i] < 0 || tokens[i] >= config_.n_vocab)
+            throw usage_error("token id " + std::to_string(tokens[i]) + " is outside the vocabulary of " +
+                              std::to_string(config_.n_vocab));
+    logits_.clear();
+    arena_.execute([&] {
+        for (int64_t start = 0; start < n; start += max_batch_) {
+            const int64_t count = std::min(max_batch_, n - start);
+            const bool last = start + count == n;
+            forward_batch(tokens + start, count, all_logits, all_logits || last);
+        }
+    });
+}
+
+void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, bool want_logits) {
+    const LlamaConfig& c = config_;
+    const int64_t d = c.n_embd, kv = c.kv_dim();
+    ensure_scratch(n);
+    for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(model_.token_embd_, tokens[t], &x_[size_t(t * d)]);
+
+    for (int64_t l = 0; l < c.n_layers; ++l) {
+        const LlamaLayer& L = model_.layers_[size_t(l)];
+        for (int64_t t = 0; t < n; ++t)
+            rms_norm(&x_[size_t(t * d)], L.attn_norm, &xb_[size_t(t * d)], d, c.rms_epsilon);
+        kernels::matmul(L.wq, xb_.data(), n, q_.data());
+        kernels::matmul(L.wk, xb_.data(), n, k_.data());
+        kernels::matmul(L.wv, xb_.data(), n, v_.data());
+        float* k_layer = &k_cache_[size_t(l) * size_t(context_) * size_t(kv)];
+        float* v_layer = &v_cache_[size_t(l) * size_t(context_) * size_t(kv)];
+        for (int64_t t = 0; t < n; ++t) {
+            const int64_t pos = n_past_ + t;
+            rope_normal(&q_[size_t(t * d)], c.n_heads, c.head_dim, c.n_rot, pos, c.rope_freq_base);
+            rope_normal(&k_[size_t(t * kv)], c.n_kv_heads, c.head_dim, c.n_rot, pos, c.rope_freq_base);
+            std::copy_n(&k_[size_t(t * kv)], kv, k_layer + pos * kv);
+            std::copy_n(&v_[size_t(t * kv)], kv, v_layer + pos * kv);
+        }
+        attention(l, n);
+        kernels::matmul(L.wo, att_.data(), n, tmp_.data());
+        add_in_place(x_.data(), tmp_.data(), n * d);
+
+        for (int64_t t = 0; t < n; ++t)
+            rms_norm(&x_[size_t(t * d)], L.ffn_norm, &xb_[size_t(t * d)], d, c.rms_epsilon);
+        L.ffn->forward(xb_.data(), n, tmp_.data());
+        add_in_place(x_.data(), tmp_.data(), n * d);
+    }
+    n_past_ += n;
+
+    if (!want_logits) return;
+    const int64_t first = all_logits ? 0 : n - 1;
+    const int64_t rows = n - first;
+    for (int64_t t = first; t < n; ++t)
+        rms_norm(&x_[size_t(t * d)], model_.output_norm_, &xb_[size_t((t - first) * d)], d, c.rms_epsilon);
+    const size_t offset = logits_.size();
+    logits_.resize(offset + size_t(rows * c.n_vocab));
+    kernels::matmul(model_.output_, xb_.data(), rows, &logits_[offset]);
+}
+
+void Session::attention(int64_t layer, int64_t n) {
+    const LlamaConfig& c = config_;
+    const int64_t d = c.n_embd, kv = c.kv_dim(), hd = c.head_dim;
+    const int64_t group = c.n_heads / c.n_kv_heads;
+    const float scale = 1.0f / std::sqrt(float(hd));
+    const float* k_layer = &k_cache_[size_t(layer) * size_t(context_) * size_t(kv)];
+    const float* v_layer = &v_cache_[size_t(layer) * size_t(context_) * size_t(kv)];
+    const int64_t tasks = n * c.n_heads;
+    const int64_t span = n_past_ + n;  // positions any query of this batch may see
+    auto run = [&](int64_t begin, int64_t end) {
+        std::vector<float> scores(static_cast<size_t>(span));
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t t = task / c.n_heads, h = task % c.n_heads;
+            const int64_t visible = n_past_ + t + 1;  // causal: itself and everything before
+            const float* q = &q_[size_t(t * d + h * hd)];
+            const int64_t kv_head = h / group;
+            for (int64_t p = 0; p < visible; ++p) {
+                const float* k = k_layer + p * kv + kv_head * hd;
+                float dot = 0.0f;
+                for (int64_t i = 0; i < hd; ++i) dot += q[i] * k[i];
+                scores[size_t(p)] = dot * scale;
+            }
+            softmax(scores.data(), visible);
+            float* out = &att_[size_t(t * d + h * hd)];
+            std::fill_n(out, hd, 0.0f);
+            for (int64_t p = 0; p < visible; ++p) {
+                const float* v = v_layer + p * kv + kv_head * hd;
+                const float w = scores[size_t(p)];
+                for (int64_t i = 0; i < hd; ++i) out[i] += w * v[i];
+            }
+        }
+    };
+    // Small problems (a tiny model, one token) are cheaper without task overhead.
+    if (tasks * span * hd < (1 << 15) || threads_ == 1) {
+        run(0, tasks);
+    } else {
+        tbb::parallel_for(tbb::blocked_range<int64_t>(0, tasks),
+                          [&](const tbb::blocked_range<int64_t>& r) { run(r.begin(), r.end()); });
+    }
+}
+
+}  // namespace dilmodeli::model

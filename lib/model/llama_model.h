@@ -1,0 +1,93 @@
+#pragma once
+// A llama-architecture model mapped from a GGUF file, and the inference session that runs it:
+// token embedding -> n_layers x (RMSNorm, rotary GQA attention with a KV cache, RMSNorm, FFN)
+// -> final RMSNorm -> output head.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tbb/task_arena.h>
+
+#include "gguf/gguf_file.h"
+#include "kernels/matmul.h"
+#include "model/feed_forward.h"
+#include "model/llama_config.h"
+
+namespace dilmodeli::model {
+
+struct LlamaLayer {
+    const float* attn_norm = nullptr;  // (n_embd)
+    kernels::WeightMatrix wq;          // (n_embd -> n_embd)
+    kernels::WeightMatrix wk;          // (n_embd -> kv_dim)
+    kernels::WeightMatrix wv;          // (n_embd -> kv_dim)
+    kernels::WeightMatrix wo;          // (n_embd -> n_embd)
+    const float* ffn_norm = nullptr;   // (n_embd)
+    std::unique_ptr<FeedForward> ffn;
+};
+
+class LlamaModel {
+public:
+    // Maps and validates the file; Error(BadInput) for anything the forward pass cannot use.
+    static std::unique_ptr<LlamaModel> load(const std::string& path);
+
+    const LlamaConfig& config() const { return config_; }
+    const gguf::GgufFile& file() const { return *file_; }
+    // Weight bytes one generated token reads (every matrix once), for roofline figures.
+    uint64_t weight_bytes_per_token() const;
+
+private:
+    friend class Session;
+    LlamaModel() = default;
+
+    std::unique_ptr<gguf::GgufFile> file_;
+    LlamaConfig config_;
+    kernels::WeightMatrix token_embd_;  // (vocab rows of n_embd)
+    kernels::WeightMatrix output_;      // (n_embd -> vocab); token_embd when tied
+    const float* output_norm_ = nullptr;
+    std::vector<LlamaLayer> layers_;
+    std::vector<std::vector<float>> converted_vectors_;  // norms stored in types other than F32
+};
+
+struct SessionOptions {
+    int64_t context = 0;   // KV cache length; 0: the model's trained context
+    int threads = 0;       // 0: physical cores
+    int64_t max_batch = 512;  // tokens per forward step in prompt processing
+};
+
+// One sequence being evaluated: KV cache, scratch buffers and the thread arena.
+class Session {
+public:
+    Session(LlamaModel& model, const SessionOptions& options);
+
+    // Appends `n` tokens at positions n_past()..n_past()+n-1. When `all_logits` is set, logits
+    // holds n x vocab floats (one row per token); otherwise one row, for the last token.
+    // Error(Usage) when the tokens do not fit in the context.
+    void decode(const int32_t* tokens, int64_t n, bool all_logits);
+    const std::vector<float>& logits() const { return logits_; }
+
+    int64_t n_past() const { return n_past_; }
+    int64_t context() const { return context_; }
+    int threads() const { return threads_; }
+    void reset() { n_past_ = 0; }
+    const LlamaModel& model() const { return model_; }
+
+private:
+    void forward_batch(const int32_t* tokens, int64_t n, bool all_logits, bool append_logits);
+    void attention(int64_t layer, int64_t n);
+    void ensure_scratch(int64_t n);
+
+    LlamaModel& model_;
+    LlamaConfig config_;
+    int64_t context_ = 0;
+    int threads_ = 1;
+    int64_t max_batch_ = 512;
+    int64_t n_past_ = 0;
+    tbb::task_arena arena_;
+
+    std::vector<float> k_cache_, v_cache_;  // (n_layers, context, kv_dim)
+    std::vector<float> x_, xb_, q_, k_, v_, att_, tmp_;  // (n, ...) scratch
+    std::vector<float> logits_;
+};
+
+}  // namespace dilmodeli::model

@@ -1,0 +1,25 @@
+#pragma once
+// The element-wise and per-row operations of the llama forward pass, written to match ggml's
+// arithmetic (double-accumulated norms, rope angles advanced by repeated multiplication) so that
+// logits agree with llama.cpp's.
+#include <cstdint>
+
+namespace dilmodeli::model {
+
+// out = x / sqrt(mean(x^2) + eps) * weight, for one row of n.
+void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps);
+
+// Rotates adjacent pairs (x[2i], x[2i+1]) of the first n_rot dimensions of each of n_heads
+// heads (head_dim apart) by pos * base^(-2i/n_rot): llama.cpp's "normal" rope mode.
+void rope_normal(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t pos, float freq_base);
+
+// In-place softmax over n values.
+void softmax(float* x, int64_t n);
+
+// gate = silu(gate) * up, element-wise over n.
+void silu_multiply(float* gate, const float* up, int64_t n);
+
+// dst += src over n.
+void add_in_place(float* dst, const float* src, int64_t n);
+
+}  // namespace dilmodeli::model

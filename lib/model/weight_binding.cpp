@@ -1,0 +1,34 @@
+#include "model/weight_binding.h"
+
+#include "common/error.h"
+#include "gguf/gguf_file.h"
+
+namespace dilmodeli::model {
+
+kernels::WeightMatrix bind_matrix(const gguf::GgufFile& file, const std::string& name, int64_t cols, int64_t rows) {
+    const gguf::TensorInfo& t = file.require_tensor(name);
+    if (t.dims.size() != 2 || t.dims[0] != cols || t.dims[1] != rows)
+        throw input_error(file.path(), "tensor '" + name + "' has shape " + t.shape_string() + ", expected [" +
+                                           std::to_string(cols) + ", " + std::to_string(rows) + "]");
+    if (!t.type_info().dequantize_row)
+        throw input_error(file.path(), "tensor '" + name + "' has type " + t.type_info().name +
+                                           ", which cannot be computed with");
+    return kernels::WeightMatrix::from_tensor(t);
+}
+
+const float* bind_vector(const gguf::GgufFile& file, const std::string& name, int64_t n,
+                         std::vector<std::vector<float>>& storage) {
+    const gguf::TensorInfo& t = file.require_tensor(name);
+    if (t.n_elements() != n || t.dims.size() != 1)
+        throw input_error(file.path(), "tensor '" + name + "' has shape " + t.shape_string() + ", expected [" +
+                                           std::to_string(n) + "]");
+    if (t.type == quant::TypeId::F32) return reinterpret_cast<const float*>(t.data);
+    const auto& info = t.type_info();
+    if (!info.dequantize_row)
+        throw input_error(file.path(), "tensor '" + name + "' has unreadable type " + info.name);
+    storage.emplace_back(size_t(n));
+    info.dequantize_row(t.data, storage.back().data(), n);
+    return storage.back().data();
+}
+
+}  // namespace dilmodeli::model

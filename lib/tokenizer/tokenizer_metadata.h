@@ -1,0 +1,55 @@
+#pragma once
+// The tokenizer.* metadata of a GGUF file exactly as stored, before any checking. Keeping the
+// raw form separate from Vocabulary lets tests (and other loaders) build a vocabulary from
+// values they choose, including broken ones.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dilmodeli::gguf {
+class GgufFile;
+}
+
+namespace dilmodeli::tokenizer {
+
+// GGUF keys, spelled once.
+namespace keys {
+inline constexpr const char* kModel = "tokenizer.ggml.model";
+inline constexpr const char* kPre = "tokenizer.ggml.pre";
+inline constexpr const char* kTokens = "tokenizer.ggml.tokens";
+inline constexpr const char* kScores = "tokenizer.ggml.scores";
+inline constexpr const char* kTokenType = "tokenizer.ggml.token_type";
+inline constexpr const char* kMerges = "tokenizer.ggml.merges";
+inline constexpr const char* kBosId = "tokenizer.ggml.bos_token_id";
+inline constexpr const char* kEosId = "tokenizer.ggml.eos_token_id";
+inline constexpr const char* kEotId = "tokenizer.ggml.eot_token_id";
+inline constexpr const char* kUnkId = "tokenizer.ggml.unknown_token_id";
+inline constexpr const char* kPadId = "tokenizer.ggml.padding_token_id";
+inline constexpr const char* kAddBos = "tokenizer.ggml.add_bos_token";
+inline constexpr const char* kAddEos = "tokenizer.ggml.add_eos_token";
+inline constexpr const char* kAddSpacePrefix = "tokenizer.ggml.add_space_prefix";
+}  // namespace keys
+
+struct TokenizerMetadata {
+    std::string model;  // "llama" (SentencePiece) or "gpt2" (byte-level BPE)
+    std::optional<std::string> pre;
+    std::vector<std::string> tokens;
+    std::optional<std::vector<float>> scores;
+    std::optional<std::vector<int64_t>> token_types;
+    std::optional<std::vector<std::string>> merges;
+    std::optional<int64_t> bos_id;
+    std::optional<int64_t> eos_id;
+    std::optional<int64_t> eot_id;
+    std::optional<int64_t> unk_id;
+    std::optional<int64_t> pad_id;
+    std::optional<bool> add_bos;
+    std::optional<bool> add_eos;
+    std::optional<bool> add_space_prefix;
+};
+
+// Reads every key above that is present. Throws Error(BadInput) naming the key when
+// tokenizer.ggml.model or tokenizer.ggml.tokens is missing or a value has an unusable type.
+TokenizerMetadata read_tokenizer_metadata(const gguf::GgufFile& file);
+
+}  // namespace dilmodeli::tokenizer

@@ -1,0 +1,176 @@
+#include "tokenizer/vocabulary.h"
+
+#include <algorithm>
+#include <array>
+
+#include "common/error.h"
+
+namespace dilmodeli::tokenizer {
+
+namespace {
+
+// Pre-tokenizer names that llama.cpp maps to exactly the GPT-2 regex with GPT-2's other
+// settings (space clean-up on, no BOS). Other BPE flavours (llama3, qwen2, ...) split text
+// differently and are refused rather than tokenized wrongly.
+constexpr std::array<std::string_view, 10> kGpt2StylePreTokenizers = {
+    "gpt-2", "phi-2", "mpt", "olmo", "jais", "gigachat",
+    "jina-es", "jina-de", "jina-v2-es", "jina-v2-de",
+};
+
+bool is_gpt2_style(std::string_view pre) {
+    return std::find(kGpt2StylePreTokenizers.begin(), kGpt2StylePreTokenizers.end(), pre) !=
+           kGpt2StylePreTokenizers.end();
+}
+
+TokenType token_type_from_stored(int64_t value) {
+    // llama.cpp reads unknown values as "undefined" rather than failing; so do we.
+    if (value < 0 || value > static_cast<int64_t>(TokenType::Byte)) return TokenType::Undefined;
+    return static_cast<TokenType>(value);
+}
+
+std::string count_mismatch(const char* key, size_t have, size_t tokens) {
+    return std::string("metadata key '") + key + "' has " + std::to_string(have) +
+           " entries but '" + keys::kTokens + "' has " + std::to_string(tokens) + " tokens";
+}
+
+}  // namespace
+
+Vocabulary Vocabulary::build(TokenizerMetadata m, const std::string& source) {
+    Vocabulary v;
+    v.model_name_ = m.model;
+    if (m.model == "llama") {
+        v.kind_ = TokenizerKind::SentencePiece;
+        // SentencePiece defaults, as llama.cpp applies them to a "llama" vocabulary.
+        v.add_bos_ = true;
+        v.add_space_prefix_ = true;
+    } else if (m.model == "gpt2") {
+        v.kind_ = TokenizerKind::Gpt2Bpe;
+        if (!m.pre) {
+            throw input_error(source, std::string("missing metadata key '") + keys::kPre +
+                                          "': a gpt2 tokenizer needs its pre-tokenizer type");
+        }
+        if (!is_gpt2_style(*m.pre)) {
+            throw input_error(source, std::string("metadata key '") + keys::kPre + "' is '" +
+                                          *m.pre + "': only GPT-2-style pre-tokenizers are supported");
+        }
+        v.pre_tokenizer_ = *m.pre;
+        v.clean_up_spaces_ = true;
+        if (!m.merges) {
+            throw input_error(source, std::string("missing metadata key '") + keys::kMerges +
+                                          "': a gpt2 tokenizer needs its BPE merges");
+        }
+        v.merges_ = std::move(*m.merges);
+    } else {
+        throw input_error(source, std::string("metadata key '") + keys::kModel + "' is '" +
+                                      m.model + "': supported tokenizers are 'llama' and 'gpt2'");
+    }
+    if (m.pre && v.pre_tokenizer_.empty()) v.pre_tokenizer_ = *m.pre;
+
+    const size_t n = m.tokens.size();
+    if (n == 0) {
+        throw input_error(source, std::string("metadata key '") + keys::kTokens + "' is empty");
+    }
+    if (n > static_cast<size_t>(INT32_MAX)) {
+        throw input_error(source, std::string("metadata key '") + keys::kTokens + "' has " +
+                                      std::to_string(n) + " tokens, more than ids can number");
+    }
+    // Longer arrays are tolerated (llama.cpp ignores the excess); shorter ones would leave
+    // tokens without a value.
+    if (m.scores && m.scores->size() < n) {
+        throw input_error(source, count_mismatch(keys::kScores, m.scores->size(), n));
+    }
+    if (m.token_types && m.token_types->size() < n) {
+        throw input_error(source, count_mismatch(keys::kTokenType, m.token_types->size(), n));
+    }
+
+    v.texts_ = std::move(m.tokens);
+    v.scores_.assign(n, 0.0f);
+    v.types_.assign(n, TokenType::Normal);
+    for (size_t i = 0; i < n; ++i) {
+        if (m.scores) v.scores_[i] = (*m.scores)[i];
+        if (m.token_types) v.types_[i] = token_type_from_stored((*m.token_types)[i]);
+        // An empty text could never be matched and would collide; llama.cpp renames it.
+        if (v.texts_[i].empty()) v.texts_[i] = "[EMPTY_" + std::to_string(i) + "]";
+    }
+    v.index_tokens(source);
+
+    if (m.add_bos) v.add_bos_ = *m.add_bos;
+    if (m.add_eos) v.add_eos_ = *m.add_eos;
+    if (m.add_space_prefix) v.add_space_prefix_ = *m.add_space_prefix;
+    v.set_special_ids(m, source);
+    return v;
+}
+
+void Vocabulary::index_tokens(const std::string& source) {
+    ids_by_text_.reserve(texts_.size());
+    for (size_t i = 0; i < texts_.size(); ++i) {
+        const auto [it, inserted] =
+            ids_by_text_.emplace(std::string_view(texts_[i]), static_cast<int32_t>(i));
+        if (!inserted) {
+            throw input_error(source, std::string("metadata key '") + keys::kTokens +
+                                          "' holds the token '" + texts_[i] + "' twice (ids " +
+                                          std::to_string(it->second) + " and " +
+                                          std::to_string(i) + ")");
+        }
+    }
+    for (int32_t id = 0; id < size(); ++id) {
+        const TokenType t = type(id);
+        if (t == TokenType::Control || t == TokenType::UserDefined || t == TokenType::Unknown) {
+            special_tokens_.push_back(id);
+        }
+    }
+    std::stable_sort(special_tokens_.begin(), special_tokens_.end(), [&](int32_t a, int32_t b) {
+        return text(a).size() > text(b).size();
+    });
+}
+
+void Vocabulary::set_special_ids(const TokenizerMetadata& m, const std::string& source) {
+    const bool spm = kind_ == TokenizerKind::SentencePiece;
+    // `fallback` is the id llama.cpp assumes when a key is absent; a fallback outside the
+    // vocabulary just means "none" (a tiny test vocabulary need not have a token 11).
+    // llama.cpp's converters write 0xFFFFFFFF (-1) for "no such token", so that value reads as
+    // absent too. Any other id outside the vocabulary is an error for the ids that shape the
+    // token stream (BOS, EOS, UNK); for PAD and EOT llama.cpp ignores it, and so do we.
+    auto resolve = [&](const std::optional<int64_t>& stored, int32_t fallback, const char* key,
+                       bool must_be_valid) {
+        const int32_t default_id = contains(fallback) ? fallback : kNoToken;
+        if (!stored || *stored == -1 || *stored == 0xFFFFFFFFll) return default_id;
+        if (*stored >= 0 && *stored < size()) return static_cast<int32_t>(*stored);
+        if (!must_be_valid) return default_id;
+        throw input_error(source, std::string("metadata key '") + key + "' is " +
+                                      std::to_string(*stored) + ", outside the vocabulary of " +
+                                      std::to_string(size()) + " tokens");
+    };
+    bos_id_ = resolve(m.bos_id, spm ? 1 : 11, keys::kBosId, true);
+    eos_id_ = resolve(m.eos_id, spm ? 2 : 11, keys::kEosId, true);
+    unk_id_ = resolve(m.unk_id, spm ? 0 : kNoToken, keys::kUnkId, true);
+    eot_id_ = resolve(m.eot_id, kNoToken, keys::kEotId, false);
+    pad_id_ = resolve(m.pad_id, kNoToken, keys::kPadId, false);
+
+    if (add_bos_ && bos_id_ == kNoToken) {
+        throw input_error(source, std::string("metadata key '") + keys::kAddBos +
+                                      "' asks for a BOS token but '" + keys::kBosId + "' is not set");
+    }
+    if (add_eos_ && eos_id_ == kNoToken) {
+        throw input_error(source, std::string("metadata key '") + keys::kAddEos +
+                                      "' asks for an EOS token but '" + keys::kEosId + "' is not set");
+    }
+}
+
+int32_t Vocabulary::find(std::string_view text) const {
+    const auto it = ids_by_text_.find(text);
+    return it == ids_by_text_.end() ? kNoToken : it->second;
+}
+
+int32_t Vocabulary::byte_fallback_token(uint8_t byte) const {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    const char name[6] = {'<', '0', 'x', kHex[byte >> 4], kHex[byte & 15], '>'};
+    int32_t id = find(std::string_view(name, sizeof(name)));
+    if (id != kNoToken) return id;
+    const char raw = static_cast<char>(byte);
+    id = find(std::string_view(&raw, 1));
+    if (id != kNoToken) return id;
+    return unk_id_;
+}
+
+}  // namespace dilmodeli::tokenizer

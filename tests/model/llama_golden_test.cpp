@@ -1,0 +1,182 @@
+// The forward pass against llama.cpp's recorded outputs (../shared/golden): identical greedy
+// text for F32 files, teacher-forced next-token agreement for quantized ones, and perplexity
+// within 1% (0.1% for F32/F16) with llama-perplexity's chunking.
+#include <catch2/catch.hpp>
+
+#include "model/generation.h"
+#include "model/golden_support.h"
+#include "model/llama_model.h"
+#include "model/perplexity.h"
+#include "model/sampler.h"
+#include "tokenizer/tokenizer.h"
+
+using namespace dilmodeli;
+using namespace dilmodeli::testing;
+
+namespace {
+
+struct Loaded {
+    std::unique_ptr<model::LlamaModel> model;
+    std::unique_ptr<tokenizer::Tokenizer> tokenizer;
+};
+
+Loaded load(const std::string& relative) {
+    Loaded l;
+    l.model = model::LlamaModel::load(shared_path(relative));
+    l.tokenizer = tokenizer::Tokenizer::from_gguf(l.model->file());
+    return l;
+}
+
+std::string greedy(Loaded& l, const std::string& prompt, int n_predict, int threads) {
+    model::SessionOptions so;
+    so.threads = threads;
+    model::Session session(*l.model, so);
+    model::GenerationOptions go;
+    go.n_predict = n_predict;
+    go.sampler.temperature = 0;
+    go.stop_at_end_of_generation = false;
+    return model::generate(session, *l.tokenizer, prompt, go).text;
+}
+
+// Feeds prompt + golden continuation and counts how often our argmax predicts the next golden
+// token over the continuation's positions.
+std::pair<int, int> teacher_forced_agreement(Loaded& l, const GreedyCase& g) {
+    const auto prompt = l.tokenizer->encode(g.prompt, true);
+    const auto full = l.tokenizer->encode(g.prompt + g.continuation, true);
+    model::SessionOptions so;
+    so.threads = 1;
+    model::Session session(*l.model, so);
+    session.decode(full.data(), int64_t(full.size()), true);
+    const int64_t vocab = l.model->config().n_vocab;
+    int agree = 0, total = 0;
+    for (size_t pos = prompt.size() - 1; pos + 1 < full.size(); ++pos) {
+        agree += model::argmax(&session.logits()[pos * size_t(vocab)], vocab) == full[pos + 1];
+        ++total;
+    }
+    return {agree, total};
+}
+
+double perplexity_of(const std::string& model_file, const std::string& text_file, int64_t chunks) {
+    Loaded l = load(model_file);
+    const std::string text = read_text_file(shared_path(text_file));
+    const auto tokens = l.tokenizer->encode(text, true);
+    model::SessionOptions so;
+    so.context = 256;
+    so.max_batch = 256;
+    model::Session session(*l.model, so);
+    model::PerplexityOptions po;
+    po.ctx = 256;
+    po.max_chunks = chunks;
+    po.bos_id = l.tokenizer->bos_id();
+    auto r = model::perplexity(session, tokens, po);
+    CHECK(r.scored_tokens == r.chunks * 127);
+    return r.perplexity;
+}
+
+}  // namespace
+
+TEST_CASE("greedy continuations of the F32 models equal llama.cpp's", "[model][golden]") {
+    for (const char* golden : {"golden/stories260K/greedy.jsonl", "golden/tinystories-5M/greedy.jsonl"}) {
+        if (!have_shared(golden)) return;
+        const auto cases = read_greedy_cases(golden);
+        REQUIRE(!cases.empty());
+        const std::string dir = std::string(golden).find("260K") != std::string::npos ? "models/stories260K/"
+                                                                                         : "models/tinystories-5M/";
+        Loaded l = load(dir + cases[0].model);
+        for (const GreedyCase& g : cases) {
+            INFO(cases[0].model << " prompt: " << g.prompt);
+            CHECK(greedy(l, g.prompt, g.n_predict, 1) == g.continuation);
+        }
+    }
+}
+
+TEST_CASE("generation gives the same tokens with 1 and 2 threads and the same seed", "[model]") {
+    if (!have_shared("models/tinystories-5M/tinystories-5M-Q4_0.gguf")) return;
+    Loaded l = load("models/tinystories-5M/tinystories-5M-Q4_0.gguf");
+    auto sample = [&](int threads, uint64_t seed) {
+        model::SessionOptions so;
+        so.threads = threads;
+        model::Session session(*l.model, so);
+        model::GenerationOptions go;
+        go.n_predict = 40;
+        go.sampler.temperature = 0.9f;
+        go.sampler.seed = seed;
+        return model::generate(session, *l.tokenizer, "Once upon a time", go).tokens;
+    };
+    const auto a = sample(1, 7);
+    CHECK(a == sample(2, 7));
+    CHECK(a == sample(1, 7));
+    CHECK(a != sample(1, 8));
+}
+
+TEST_CASE("teacher-forced agreement with llama.cpp's greedy text is at least 95% for every quantized file",
+          "[model][golden]") {
+    struct File {
+        const char* golden;
+        const char* model;
+    };
+    for (File f : {File{"golden/stories260K/greedy.jsonl", "models/stories260K/stories260K-F16.gguf"},
+                   File{"golden/stories260K/greedy.jsonl", "models/stories260K/stories260K-Q8_0.gguf"},
+                   File{"golden/stories260K/greedy.jsonl", "models/stories260K/stories260K-Q4_0.gguf"},
+                   File{"golden/stories260K/greedy.jsonl", "models/stories260K/stories260K-Q4_K_M.gguf"},
+                   File{"golden/stories260K/greedy.jsonl", "models/stories260K/stories260K-Q2_K.gguf"},
+                   File{"golden/tinystories-5M/greedy.jsonl", "models/tinystories-5M/tinystories-5M-F16.gguf"},
+                   File{"golden/tinystories-5M/greedy.jsonl", "models/tinystories-5M/tinystories-5M-Q8_0.gguf"},
+                   File{"golden/tinystories-5M/greedy.jsonl", "models/tinystories-5M/tinystories-5M-Q6_K.gguf"},
+                   File{"golden/tinystories-5M/greedy.jsonl", "models/tinystories-5M/tinystories-5M-Q5_K_M.gguf"},
+                   File{"golden/tinystories-5M/greedy.jsonl", "models/tinystories-5M/tinystories-5M-Q4_K_M.gguf"},
+                   File{"golden/tinystories-5M/greedy.jsonl", "models/tinystories-5M/tinystories-5M-Q4_0.gguf"},
+                   File{"golden/tinystories-5M/greedy.jsonl", "models/tinystories-5M/tinystories-5M-Q3_K_M.gguf"},
+                   File{"golden/tinystories-5M/greedy.jsonl", "models/tinystories-5M/tinystories-5M-Q2_K.gguf"}}) {
+        if (!have_shared(f.golden) || !have_shared(f.model)) return;
+        Loaded l = load(f.model);
+        int agree = 0, total = 0;
+        for (const GreedyCase& g : read_greedy_cases(f.golden)) {
+            auto [a, t] = teacher_forced_agreement(l, g);
+            agree += a;
+            total += t;
+        }
+        const double rate = double(agree) / total;
+        INFO(f.model << ": " << agree << "/" << total << " agree");
+        CHECK(rate >= 0.95);
+        WARN(f.model << " teacher-forced agreement " << rate * 100 << "%");
+    }
+}
+
+TEST_CASE("40-chunk perplexity matches llama-perplexity", "[model][golden][perplexity]") {
+    struct Row {
+        const char* model;
+        const char* text;
+        double reference;
+        double tolerance;  // relative
+    };
+    const char* valid = "data/tinystories/tinystories_valid_excerpt.txt";
+    const char* heldout = "data/tinystories/heldout.txt";
+    for (Row r : {Row{"models/stories260K/stories260K.gguf", valid, 3.8232, 0.001},
+                  Row{"models/stories260K/stories260K-F16.gguf", valid, 3.8229, 0.001},
+                  Row{"models/stories260K/stories260K-Q8_0.gguf", valid, 3.8267, 0.01},
+                  Row{"models/stories260K/stories260K-Q4_0.gguf", valid, 4.1177, 0.01},
+                  Row{"models/stories260K/stories260K-Q4_K_M.gguf", valid, 3.8588, 0.01},
+                  Row{"models/stories260K/stories260K-Q2_K.gguf", valid, 4.0977, 0.01},
+                  Row{"models/tinystories-5M/tinystories-5M-F32.gguf", heldout, 7.5359, 0.001},
+                  Row{"models/tinystories-5M/tinystories-5M-Q8_0.gguf", heldout, 7.5360, 0.01},
+                  Row{"models/tinystories-5M/tinystories-5M-Q4_K_M.gguf", heldout, 7.5683, 0.01},
+                  Row{"models/tinystories-5M/tinystories-5M-Q4_0.gguf", heldout, 7.5792, 0.01},
+                  Row{"models/tinystories-5M/tinystories-5M-Q2_K.gguf", heldout, 7.9948, 0.01}}) {
+        if (!have_shared(r.model) || !have_shared(r.text)) return;
+        const double ppl = perplexity_of(r.model, r.text, 40);
+        INFO(r.model << ": ours " << ppl << ", llama.cpp " << r.reference);
+        CHECK(std::abs(ppl / r.reference - 1.0) <= r.tolerance);
+    }
+}
+
+TEST_CASE("whole-file perplexity matches llama-perplexity", "[model][golden][perplexity][slow]") {
+    const char* valid = "data/tinystories/tinystories_valid_excerpt.txt";
+    if (!have_shared(valid)) return;
+    const double f32 = perplexity_of("models/stories260K/stories260K.gguf", valid, 0);
+    CHECK(std::abs(f32 / 4.8752 - 1.0) <= 0.001);
+    const double q4 = perplexity_of("models/stories260K/stories260K-Q4_0.gguf", valid, 0);
+    CHECK(std::abs(q4 / 5.2258 - 1.0) <= 0.01);
+    const double tiny = perplexity_of("models/tinystories-5M/tinystories-5M-F32.gguf", "data/tinystories/heldout.txt", 0);
+    CHECK(std::abs(tiny / 7.4478 - 1.0) <= 0.001);
+}
