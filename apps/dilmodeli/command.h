@@ -20,6 +20,7 @@ void add_run_command(CLI::App& root, Action& action);
 void add_eval_command(CLI::App& root, Action& action);
 void add_synth_command(CLI::App& root, Action& action);
 void add_bench_command(CLI::App& root, Action& action);
+void add_quantize_command(CLI::App& root, Action& action);
 
 // The model file used when -m is not given.
 constexpr const char* kDefaultModelPath = "models/default.gguf";

@@ -108,7 +108,8 @@ uint64_t write_gguf(const std::string& path, const std::vector<KeyValue>& metada
         enc.put<uint32_t>(static_cast<uint32_t>(t.type));
         enc.put<uint64_t>(offsets[i]);
     }
-    out.write_zeros(align_up(out.bytes_written(), alignment) - out.bytes_written());
+    // llama.cpp pads the header to the alignment only when a data section follows it.
+    if (!tensors.empty()) out.write_zeros(align_up(out.bytes_written(), alignment) - out.bytes_written());
 
     const uint64_t data_start = out.bytes_written();
     std::vector<uint8_t> produced;

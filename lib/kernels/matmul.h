@@ -23,6 +23,8 @@ struct WeightMatrix {
 
     // Views a GGUF tensor of shape [cols, rows] (dims[0] = cols). 3-D tensors: see slice().
     static WeightMatrix from_tensor(const gguf::TensorInfo& tensor);
+    // Matrix `index` of a 3-D tensor [cols, rows, n] (e.g. one expert of a MoE layer).
+    static WeightMatrix slice(const gguf::TensorInfo& tensor, int64_t index);
     const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes; }
 };
 

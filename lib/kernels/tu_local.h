@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/kernel_table.h"
+
 #if defined(__F16C__)
 #include <immintrin.h>
 #endif
@@ -54,6 +56,34 @@ inline uint32_t load_u32(const uint8_t* p) {
 }
 
 inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// Runs Kernel::run<R, T>(g, r0, t0) over the output in tiles of at most MaxR rows x MaxT
+// tokens: token tiles outside (their activations stay in L1), row tiles inside.
+template <typename Kernel, int R>
+void run_tile(const GemmArgs& g, int64_t r0, int64_t t0, int64_t nt) {
+    switch (nt) {
+        case 1: Kernel::template run<R, 1>(g, r0, t0); break;
+        case 2: Kernel::template run<R, 2>(g, r0, t0); break;
+        case 3: Kernel::template run<R, 3>(g, r0, t0); break;
+        default: Kernel::template run<R, 4>(g, r0, t0); break;
+    }
+}
+
+template <typename Kernel, int MaxT = 4>
+void run_tiles(const GemmArgs& g) {
+    static_assert(MaxT >= 1 && MaxT <= 4, "token tiles of 1..4");
+    for (int64_t t0 = 0; t0 < g.nt; t0 += MaxT) {
+        const int64_t nt = min_i64(MaxT, g.nt - t0);
+        for (int64_t r0 = 0; r0 < g.nr; r0 += 4) {
+            switch (min_i64(4, g.nr - r0)) {
+                case 1: run_tile<Kernel, 1>(g, r0, t0, nt); break;
+                case 2: run_tile<Kernel, 2>(g, r0, t0, nt); break;
+                case 3: run_tile<Kernel, 3>(g, r0, t0, nt); break;
+                default: run_tile<Kernel, 4>(g, r0, t0, nt); break;
+            }
+        }
+    }
+}
 
 }  // namespace
 }  // namespace dilmodeli::kernels::detail

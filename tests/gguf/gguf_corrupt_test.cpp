@@ -168,7 +168,7 @@ std::vector<Case> corpus() {
     {
         Bytes b;
         b.b = "GGUF";
-        b.put<uint32_t>(3).put<uint64_t>(1).put<uint64_t>(0).put<uint64_t>(~0ull >> 4).put<uint64_t>(0);
+        b.put<uint32_t>(3).put<uint64_t>(1).put<uint64_t>(0).put<uint64_t>(~0ull >> 4).put<uint64_t>(0).put<uint64_t>(0).put<uint64_t>(0);
         add("huge-tensor-name-length", b.b, "tensor 0 name length 1152921504606846975");
     }
     return cases;

@@ -1,0 +1,4 @@
+#include "kernels/kernel_table.h"
+namespace dilmodeli::kernels::detail {
+void register_avx2_float(IsaTable&) {}
+}

@@ -1,0 +1,97 @@
+// AVX-512 kernels for F32, F16 (F16C widening) and BF16 weights against float activations.
+// One 16-lane accumulator per output, fused multiply-adds in column order, masked loads for
+// the last partial vector, then xsimd's horizontal add: the same arithmetic in every tile shape.
+#include "kernels/kernel_table.h"
+
+#if defined(__x86_64__) && defined(__AVX512F__)
+// GCC 12 reports its own _mm512_undefined_* placeholders inside AVX-512 intrinsics as
+// (maybe-)uninitialized (GCC bug 105593, fixed in 13).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/tu_local.h"
+#include "quant/quant_type.h"
+
+namespace dilmodeli::kernels::detail {
+namespace {
+
+using Batch = xsimd::batch<float, xsimd::avx512f>;
+
+struct F32 {
+    static constexpr int kBytes = 4;
+    static Batch load(const uint8_t* p) { return Batch::load_unaligned(reinterpret_cast<const float*>(p)); }
+    static Batch load_masked(const uint8_t* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+};
+
+struct F16 {
+    static constexpr int kBytes = 2;
+    static Batch load(const uint8_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+    static Batch load_masked(const uint8_t* p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+};
+
+struct BF16 {
+    static constexpr int kBytes = 2;
+    static Batch widen(__m256i v) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16)); }
+    static Batch load(const uint8_t* p) { return widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+    static Batch load_masked(const uint8_t* p, __mmask16 m) { return widen(_mm256_maskz_loadu_epi16(m, p)); }
+};
+
+Batch fma(const Batch& a, const Batch& b, const Batch& c) { return _mm512_fmadd_ps(a, b, c); }
+
+template <typename W>
+struct FloatKernel {
+    template <int R, int T>
+    static void run(const GemmArgs& g, int64_t r0, int64_t t0) {
+        const uint8_t* w[R];
+        const float* x[T];
+        for (int r = 0; r < R; ++r) w[r] = g.w + size_t(r0 + r) * g.w_stride;
+        for (int t = 0; t < T; ++t) x[t] = reinterpret_cast<const float*>(g.act + size_t(t0 + t) * g.act_stride);
+        Batch acc[R][T];
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < T; ++t) acc[r][t] = Batch(0.0f);
+        int64_t i = 0;
+        for (; i + 16 <= g.n; i += 16) {
+            Batch wv[R];
+            for (int r = 0; r < R; ++r) wv[r] = W::load(w[r] + i * W::kBytes);
+            for (int t = 0; t < T; ++t) {
+                const Batch xv = Batch::load_unaligned(x[t] + i);
+                for (int r = 0; r < R; ++r) acc[r][t] = fma(wv[r], xv, acc[r][t]);
+            }
+        }
+        if (i < g.n) {
+            const auto m = __mmask16((1u << (g.n - i)) - 1u);
+            Batch wv[R];
+            for (int r = 0; r < R; ++r) wv[r] = W::load_masked(w[r] + i * W::kBytes, m);
+            for (int t = 0; t < T; ++t) {
+                const Batch xv = _mm512_maskz_loadu_ps(m, x[t] + i);
+                for (int r = 0; r < R; ++r) acc[r][t] = fma(wv[r], xv, acc[r][t]);
+            }
+        }
+        for (int t = 0; t < T; ++t)
+            for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = xsimd::hadd(acc[r][t]);
+    }
+};
+
+template <typename W>
+void gemm(const GemmArgs& g) {
+    run_tiles<FloatKernel<W>>(g);
+}
+
+}  // namespace
+
+void register_avx512_float(IsaTable& t) {
+    t.types[int(quant::TypeId::F32)] = {nullptr, nullptr, gemm<F32>};
+    t.types[int(quant::TypeId::F16)] = {nullptr, nullptr, gemm<F16>};
+    t.types[int(quant::TypeId::BF16)] = {nullptr, nullptr, gemm<BF16>};
+}
+
+}  // namespace dilmodeli::kernels::detail
+
+#else
+namespace dilmodeli::kernels::detail {
+void register_avx512_float(IsaTable&) {}
+}  // namespace dilmodeli::kernels::detail
+#endif

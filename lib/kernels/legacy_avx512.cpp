@@ -1,0 +1,201 @@
+// AVX-512 VNNI kernels for Q4_0, Q8_0 and IQ4_NL weights. Sixteen consecutive weight blocks are
+// gathered and transposed (a 4x4 dword transpose per 128-bit lane) so that lane p of a register
+// holds block kGroupLaneBlock[p]; the activations are quantized once per call into the same
+// transposed layout (Q8Group16). Then eight vpdpbusd per token give the integer dot products of
+// sixteen blocks at once, and one multiply-add per 16 blocks applies the scales. Weights are
+// made unsigned (nibbles, or q + 128), and the activation sums correct for the offset.
+#include "kernels/kernel_table.h"
+
+#if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512VNNI__)
+// GCC 12 reports its own _mm512_undefined_* placeholders inside AVX-512 intrinsics as
+// (maybe-)uninitialized (GCC bug 105593, fixed in 13).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/tu_local.h"
+#include "quant/block_layouts.h"
+#include "quant/quant_type.h"
+
+namespace dilmodeli::kernels::detail {
+namespace {
+
+using Batch = xsimd::batch<float, xsimd::avx512f>;
+
+// ---- activations --------------------------------------------------------------------------
+
+size_t group16_bytes(int64_t n) { return size_t((n / 32 + 15) / 16) * sizeof(Q8Group16); }
+
+void quantize_group16(const float* x, int64_t n, void* out) {
+    const int64_t nb = n / 32;
+    auto* groups = static_cast<Q8Group16*>(out);
+    for (int64_t gi = 0; gi < (nb + 15) / 16; ++gi) {
+        Q8Group16& grp = groups[gi];
+        for (int p = 0; p < 16; ++p) {
+            const int64_t b = gi * 16 + kGroupLaneBlock[p];
+            alignas(16) int32_t dwords[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            float d = 0.0f;
+            int32_t sum = 0;
+            if (b < nb) {
+                const Batch v0 = Batch::load_unaligned(x + b * 32), v1 = Batch::load_unaligned(x + b * 32 + 16);
+                const float amax = _mm512_reduce_max_ps(xsimd::max(xsimd::abs(v0), xsimd::abs(v1)));
+                d = amax / 127.0f;
+                const Batch id(d != 0.0f ? 1.0f / d : 0.0f);
+                const __m512i q0 = _mm512_cvtps_epi32(v0 * id), q1 = _mm512_cvtps_epi32(v1 * id);
+                sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+                _mm_store_si128(reinterpret_cast<__m128i*>(dwords), _mm512_cvtsepi32_epi8(q0));
+                _mm_store_si128(reinterpret_cast<__m128i*>(dwords + 4), _mm512_cvtsepi32_epi8(q1));
+            }
+            for (int s = 0; s < 8; ++s) std::memcpy(grp.qs[s][p], &dwords[s], 4);
+            grp.negsum[p] = -sum;
+            grp.d[p] = d;
+        }
+    }
+}
+
+// ---- weights ------------------------------------------------------------------------------
+
+// The 16-byte field at `field` of blocks 0..15 (`stride` bytes apart), transposed: g[j] lane p
+// holds dword j of block kGroupLaneBlock[p] = 4 (p % 4) + p / 4.
+template <int Stride>
+void gather_transpose(const uint8_t* field, __m512i g[4]) {
+    __m512i q[4];
+    for (int m = 0; m < 4; ++m) {
+        const uint8_t* b = field + 4 * m * Stride;
+        __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b)));
+        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + Stride)), 1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2 * Stride)), 2);
+        q[m] = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 3 * Stride)), 3);
+    }
+    const __m512i t0 = _mm512_unpacklo_epi32(q[0], q[1]), t1 = _mm512_unpackhi_epi32(q[0], q[1]);
+    const __m512i t2 = _mm512_unpacklo_epi32(q[2], q[3]), t3 = _mm512_unpackhi_epi32(q[2], q[3]);
+    g[0] = _mm512_unpacklo_epi64(t0, t2);
+    g[1] = _mm512_unpackhi_epi64(t0, t2);
+    g[2] = _mm512_unpacklo_epi64(t1, t3);
+    g[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+// The fp16 scales at the start of blocks 0..15, as floats in lane order.
+template <int Stride>
+__m512 gather_scales(const uint8_t* blocks) {
+    uint64_t h[4];
+    for (int l = 0; l < 4; ++l)
+        h[l] = uint64_t(load_u16(blocks + l * Stride)) | uint64_t(load_u16(blocks + (4 + l) * Stride)) << 16 |
+               uint64_t(load_u16(blocks + (8 + l) * Stride)) << 32 | uint64_t(load_u16(blocks + (12 + l) * Stride)) << 48;
+    const __m256i halves = _mm256_set_epi64x(int64_t(h[3]), int64_t(h[2]), int64_t(h[1]), int64_t(h[0]));
+    return _mm512_cvtph_ps(halves);
+}
+
+// Q4_0: unsigned nibbles; activation offset -8 * sum.
+struct Q4_0 {
+    static constexpr int kBlockBytes = 18;
+    static constexpr int kShift = 3;
+    template <typename F>
+    static void for_each_slot(const uint8_t* blocks, F&& f) {
+        __m512i g[4];
+        gather_transpose<kBlockBytes>(blocks + 2, g);
+        const __m512i low = _mm512_set1_epi8(0x0f);
+        for (int j = 0; j < 4; ++j) f(j, _mm512_and_si512(g[j], low));
+        for (int j = 0; j < 4; ++j) f(4 + j, _mm512_and_si512(_mm512_srli_epi32(g[j], 4), low));
+    }
+};
+
+// IQ4_NL: nibbles index the non-linear levels, looked up already offset by +128.
+struct IQ4_NL {
+    static constexpr int kBlockBytes = 18;
+    static constexpr int kShift = 7;
+    template <typename F>
+    static void for_each_slot(const uint8_t* blocks, F&& f) {
+        __m512i g[4];
+        gather_transpose<kBlockBytes>(blocks + 2, g);
+        alignas(16) uint8_t table[16];
+        for (int i = 0; i < 16; ++i) table[i] = uint8_t(quant::kIq4nlValues[i] + 128);
+        const __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(table)));
+        const __m512i low = _mm512_set1_epi8(0x0f);
+        for (int j = 0; j < 4; ++j) f(j, _mm512_shuffle_epi8(lut, _mm512_and_si512(g[j], low)));
+        for (int j = 0; j < 4; ++j)
+            f(4 + j, _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi32(g[j], 4), low)));
+    }
+};
+
+// Q8_0: q + 128 (flip the sign bit); activation offset -128 * sum.
+struct Q8_0 {
+    static constexpr int kBlockBytes = 34;
+    static constexpr int kShift = 7;
+    template <typename F>
+    static void for_each_slot(const uint8_t* blocks, F&& f) {
+        const __m512i flip = _mm512_set1_epi8(char(0x80));
+        for (int half = 0; half < 2; ++half) {
+            __m512i g[4];
+            gather_transpose<kBlockBytes>(blocks + 2 + 16 * half, g);
+            for (int j = 0; j < 4; ++j) f(4 * half + j, _mm512_xor_si512(g[j], flip));
+        }
+    }
+};
+
+template <typename W>
+struct GroupKernel {
+    template <int R, int T>
+    static void run(const GemmArgs& g, int64_t r0, int64_t t0) {
+        constexpr int kGroupBytes = 16 * W::kBlockBytes;
+        const size_t kPrefetchBytes = 8 * g.w_stride;
+        const int64_t nb = g.n / 32, ng = (nb + 15) / 16;
+        const Q8Group16* a[T];
+        for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const Q8Group16*>(g.act + size_t(t0 + t) * g.act_stride);
+        Batch acc[R][T];
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < T; ++t) acc[r][t] = Batch(0.0f);
+        alignas(64) uint8_t tail[kGroupBytes];
+        for (int64_t gi = 0; gi < ng; ++gi) {
+            const bool partial = gi == ng - 1 && nb % 16 != 0;
+            for (int r = 0; r < R; ++r) {
+                const uint8_t* blocks = g.w + size_t(r0 + r) * g.w_stride + size_t(gi) * kGroupBytes;
+                for (int line = 0; line < kGroupBytes; line += 64)
+                    _mm_prefetch(reinterpret_cast<const char*>(blocks + kPrefetchBytes + line), _MM_HINT_T0);
+                if (partial) {
+                    // Never read past the row: copy the blocks that exist, zero the others.
+                    std::memset(tail, 0, sizeof tail);
+                    std::memcpy(tail, blocks, size_t(nb % 16) * W::kBlockBytes);
+                    blocks = tail;
+                }
+                __m512i isum[T];
+                for (int t = 0; t < T; ++t)
+                    isum[t] = _mm512_slli_epi32(_mm512_load_si512(a[t][gi].negsum), W::kShift);
+                W::for_each_slot(blocks, [&](int s, __m512i v) {
+                    for (int t = 0; t < T; ++t)
+                        isum[t] = _mm512_dpbusd_epi32(isum[t], v, _mm512_load_si512(a[t][gi].qs[s]));
+                });
+                const Batch dw = gather_scales<W::kBlockBytes>(blocks);
+                for (int t = 0; t < T; ++t) {
+                    const Batch scale = dw * Batch::load_aligned(a[t][gi].d);
+                    acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), scale, acc[r][t]);
+                }
+            }
+        }
+        for (int t = 0; t < T; ++t)
+            for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = xsimd::hadd(acc[r][t]);
+    }
+};
+
+template <typename W>
+void gemm(const GemmArgs& g) {
+    run_tiles<GroupKernel<W>>(g);
+}
+
+}  // namespace
+
+void register_avx512_legacy(IsaTable& t) {
+    t.types[int(quant::TypeId::Q4_0)] = {group16_bytes, quantize_group16, gemm<Q4_0>};
+    t.types[int(quant::TypeId::IQ4_NL)] = {group16_bytes, quantize_group16, gemm<IQ4_NL>};
+    t.types[int(quant::TypeId::Q8_0)] = {group16_bytes, quantize_group16, gemm<Q8_0>};
+}
+
+}  // namespace dilmodeli::kernels::detail
+
+#else
+namespace dilmodeli::kernels::detail {
+void register_avx512_legacy(IsaTable&) {}
+}  // namespace dilmodeli::kernels::detail
+#endif

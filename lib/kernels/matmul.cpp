@@ -1,0 +1,215 @@
+// Matrix products: quantize the activations once per call, then split the output into tiles of
+// rows x tokens and run the active instruction set's kernel on each, in parallel with TBB.
+// Every output element is one sequential dot product computed by exactly one task, and tiles
+// are fixed by the shape alone, so results do not depend on the number of threads.
+#include "kernels/matmul.h"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "common/error.h"
+#include "gguf/gguf_file.h"
+#include "kernels/kernel_table.h"
+
+namespace dilmodeli::kernels {
+namespace {
+
+using detail::GemmArgs;
+using detail::TypeKernel;
+
+// Below this many multiply-adds a product runs on the calling thread: spawning tasks costs
+// more than the work (the matrices of a tiny model).
+constexpr int64_t kSerialWork = int64_t(1) << 19;
+// Prompt-sized batches are cut into chunks of this many tokens; smaller batches stay whole.
+constexpr int64_t kTokenChunk = 16;
+constexpr int64_t kWholeBatch = 8;
+// Weight bytes per task when streaming (few tokens), and rows per task for batches.
+constexpr size_t kChunkBytes = size_t(64) << 10;
+constexpr int64_t kBatchRowChunk = 64;
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// Activation scratch, reused by each thread. A thread that waits inside parallel_for may run a
+// task that itself calls matmul, so a busy buffer is never handed out twice.
+struct Scratch {
+    std::unique_ptr<uint8_t[]> storage;
+    size_t capacity = 0;
+    bool busy = false;
+};
+
+class ScratchLease {
+public:
+    explicit ScratchLease(size_t bytes) {
+        static thread_local Scratch cached;
+        scratch_ = cached.busy ? &own_ : &cached;
+        scratch_->busy = true;
+        if (scratch_->capacity < bytes + 64) {
+            scratch_->storage.reset(new uint8_t[bytes + 64]);
+            scratch_->capacity = bytes + 64;
+        }
+        auto p = reinterpret_cast<uintptr_t>(scratch_->storage.get());
+        data_ = reinterpret_cast<uint8_t*>((p + 63) & ~uintptr_t(63));
+    }
+    ~ScratchLease() { scratch_->busy = false; }
+    ScratchLease(const ScratchLease&) = delete;
+    ScratchLease& operator=(const ScratchLease&) = delete;
+    uint8_t* data() const { return data_; }
+
+private:
+    Scratch own_;
+    Scratch* scratch_;
+    uint8_t* data_ = nullptr;
+};
+
+const TypeKernel& kernel_for(quant::TypeId type) {
+    const auto id = static_cast<uint32_t>(type);
+    static const TypeKernel none{};
+    if (id >= uint32_t(detail::kTypeSlots)) return none;
+    return detail::active_table().types[id];
+}
+
+void check_shape(const WeightMatrix& w) {
+    const quant::TypeInfo& info = quant::type_info(w.type);
+    if (w.cols % info.block_size != 0 || w.row_bytes < info.row_bytes(w.cols))
+        throw usage_error(std::string("matmul: ") + info.name + " matrix of " + std::to_string(w.cols) +
+                          " columns with rows of " + std::to_string(w.row_bytes) + " bytes");
+}
+
+// Runs body(r0, r1, t0, t1) over the fixed tiling of rows x tokens.
+template <typename Body>
+void for_each_tile(const WeightMatrix& w, int64_t n_tokens, const Body& body) {
+    const int64_t work = w.rows * w.cols * n_tokens;
+    int64_t row_chunk, token_chunk;
+    if (n_tokens <= kWholeBatch) {
+        token_chunk = n_tokens;
+        row_chunk = round_up(std::max<int64_t>(1, int64_t(kChunkBytes / std::max<size_t>(w.row_bytes, 1))), 4);
+        // Enough tasks to balance two to eight threads.
+        row_chunk = std::min(row_chunk, std::max<int64_t>(4, round_up((w.rows + 31) / 32, 4)));
+    } else {
+        token_chunk = kTokenChunk;
+        row_chunk = kBatchRowChunk;
+    }
+    const int64_t n_row_chunks = (w.rows + row_chunk - 1) / row_chunk;
+    const int64_t n_token_chunks = (n_tokens + token_chunk - 1) / token_chunk;
+    const int64_t n_tasks = n_row_chunks * n_token_chunks;
+    auto run = [&](int64_t task) {
+        const int64_t rc = task / n_token_chunks, tc = task % n_token_chunks;
+        const int64_t r0 = rc * row_chunk, t0 = tc * token_chunk;
+        body(r0, std::min(w.rows, r0 + row_chunk), t0, std::min(n_tokens, t0 + token_chunk));
+    };
+    if (work < kSerialWork || n_tasks == 1) {
+        for (int64_t task = 0; task < n_tasks; ++task) run(task);
+        return;
+    }
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, n_tasks, 1), [&](const tbb::blocked_range<int64_t>& range) {
+        for (int64_t task = range.begin(); task != range.end(); ++task) run(task);
+    });
+}
+
+// Types with no kernel (TQ1_0, ...): dequantize one row at a time and use the float kernel.
+void matmul_dequantized(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
+    const quant::TypeInfo& info = quant::type_info(w.type);
+    if (!info.dequantize_row)
+        throw usage_error(std::string("matmul: type ") + info.name + " cannot be computed with");
+    const detail::GemmFn f32 = kernel_for(quant::TypeId::F32).gemm;
+    for_each_tile(w, n_tokens, [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+        ScratchLease row(size_t(w.cols) * sizeof(float));
+        auto* buf = reinterpret_cast<float*>(row.data());
+        for (int64_t r = r0; r < r1; ++r) {
+            info.dequantize_row(w.row(r), buf, w.cols);
+            const GemmArgs args{reinterpret_cast<const uint8_t*>(buf), 0, 1,
+                                reinterpret_cast<const uint8_t*>(x + t0 * w.cols), size_t(w.cols) * sizeof(float),
+                                t1 - t0, w.cols, y + t0 * w.rows + r, w.rows};
+            f32(args);
+        }
+    });
+}
+
+}  // namespace
+
+WeightMatrix WeightMatrix::from_tensor(const gguf::TensorInfo& tensor) {
+    WeightMatrix w;
+    w.type = tensor.type;
+    w.data = tensor.data;
+    w.cols = tensor.row_length();
+    w.rows = tensor.n_rows();
+    w.row_bytes = tensor.type_info().row_bytes(w.cols);
+    check_shape(w);
+    return w;
+}
+
+WeightMatrix WeightMatrix::slice(const gguf::TensorInfo& tensor, int64_t index) {
+    if (tensor.dims.size() != 3 || index < 0 || index >= tensor.dims[2])
+        throw usage_error("tensor '" + tensor.name + "' of shape " + tensor.shape_string() + " has no matrix " +
+                          std::to_string(index));
+    WeightMatrix w;
+    w.type = tensor.type;
+    w.cols = tensor.dims[0];
+    w.rows = tensor.dims[1];
+    w.row_bytes = tensor.type_info().row_bytes(w.cols);
+    w.data = tensor.data + size_t(index) * size_t(w.rows) * w.row_bytes;
+    check_shape(w);
+    return w;
+}
+
+void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
+    if (n_tokens <= 0 || w.rows <= 0) return;
+    if (w.cols == 0) {
+        std::fill(y, y + n_tokens * w.rows, 0.0f);
+        return;
+    }
+    const TypeKernel& k = kernel_for(w.type);
+    if (!k.gemm) {
+        matmul_dequantized(w, x, n_tokens, y);
+        return;
+    }
+    const uint8_t* act = reinterpret_cast<const uint8_t*>(x);
+    size_t act_stride = size_t(w.cols) * sizeof(float);
+    std::unique_ptr<ScratchLease> lease;
+    if (k.quantize) {
+        act_stride = size_t(round_up(int64_t(k.act_bytes(w.cols)), 64));
+        lease = std::make_unique<ScratchLease>(act_stride * size_t(n_tokens));
+        uint8_t* buf = lease->data();
+        auto quantize = [&](int64_t t) { k.quantize(x + t * w.cols, w.cols, buf + size_t(t) * act_stride); };
+        if (n_tokens * w.cols < (int64_t(1) << 16)) {
+            for (int64_t t = 0; t < n_tokens; ++t) quantize(t);
+        } else {
+            tbb::parallel_for(int64_t(0), n_tokens, quantize);
+        }
+        act = buf;
+    }
+    for_each_tile(w, n_tokens, [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+        const GemmArgs args{w.row(r0), w.row_bytes, r1 - r0, act + size_t(t0) * act_stride, act_stride,
+                            t1 - t0, w.cols, y + t0 * w.rows + r0, w.rows};
+        k.gemm(args);
+    });
+}
+
+void dequantize_row(const WeightMatrix& w, int64_t r, float* out) {
+    if (w.type == quant::TypeId::F32) {
+        std::memcpy(out, w.row(r), size_t(w.cols) * sizeof(float));
+        return;
+    }
+    const quant::TypeInfo& info = quant::type_info(w.type);
+    if (!info.dequantize_row) throw usage_error(std::string("dequantize_row: type ") + info.name + " cannot be read");
+    info.dequantize_row(w.row(r), out, w.cols);
+}
+
+void matmul_reference(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
+    std::vector<float> row(size_t(w.cols));
+    for (int64_t r = 0; r < w.rows; ++r) {
+        dequantize_row(w, r, row.data());
+        for (int64_t t = 0; t < n_tokens; ++t) {
+            const float* xt = x + t * w.cols;
+            double sum = 0.0;
+            for (int64_t i = 0; i < w.cols; ++i) sum += double(row[size_t(i)]) * double(xt[i]);
+            y[t * w.rows + r] = float(sum);
+        }
+    }
+}
+
+}  // namespace dilmodeli::kernels

@@ -1,0 +1,219 @@
+// Matrix products (kernels/matmul.h): every weight type x every instruction set this CPU runs,
+// against the double-accumulated reference, plus determinism across threads and calls.
+#include <catch2/catch.hpp>
+
+#include <tbb/task_arena.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "gguf/gguf_file.h"
+#include "kernels/matmul.h"
+#include "quant/quant_type.h"
+
+using namespace dilmodeli;
+using kernels::WeightMatrix;
+using quant::TypeId;
+
+namespace {
+
+// Restores the best instruction set when a test ends.
+struct IsaGuard {
+    ~IsaGuard() { kernels::force_isa(kernels::available_isas().front()); }
+};
+
+std::vector<float> random_values(size_t n, uint32_t seed, float scale = 1.0f) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist(0.0f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = dist(rng);
+    return v;
+}
+
+struct Quantized {
+    std::vector<uint8_t> bytes;
+    WeightMatrix w;
+};
+
+Quantized quantize_matrix(const quant::TypeInfo& info, int64_t rows, int64_t cols, uint32_t seed) {
+    // Rows of different magnitudes, so that a mixed-up row scale cannot pass.
+    Quantized q;
+    const size_t row_bytes = info.row_bytes(cols);
+    q.bytes.resize(row_bytes * size_t(rows));
+    for (int64_t r = 0; r < rows; ++r) {
+        const auto src = random_values(size_t(cols), seed + uint32_t(r), 0.5f + float(r % 5));
+        info.quantize_row(src.data(), q.bytes.data() + size_t(r) * row_bytes, cols, nullptr);
+    }
+    q.w.type = info.id;
+    q.w.data = q.bytes.data();
+    q.w.rows = rows;
+    q.w.cols = cols;
+    q.w.row_bytes = row_bytes;
+    return q;
+}
+
+// Elements per activation scale when the kernels quantize activations to 8 bits (0: they read
+// floats): Q8_0-style blocks of 32 for the 32-element types, Q8_K-style blocks of 256 for the
+// K-quants and TQ2_0. TQ1_0 has no integer kernel and goes through dequantize + float dot.
+int activation_block(TypeId type) {
+    switch (type) {
+        case TypeId::Q4_0: case TypeId::Q4_1: case TypeId::Q5_0: case TypeId::Q5_1: case TypeId::Q8_0:
+        case TypeId::IQ4_NL:
+            return 32;
+        case TypeId::Q2_K: case TypeId::Q3_K: case TypeId::Q4_K: case TypeId::Q5_K: case TypeId::Q6_K:
+        case TypeId::TQ2_0:
+            return 256;
+        default:
+            return 0;
+    }
+}
+
+// The bound on |y - y_ref| for output (r, t), derived rather than tuned:
+// * 8-bit activations: each x_i becomes q_i * d_b with |x_i - q_i d_b| <= d_b / 2 (d_b = block
+//   max / 127), so by Cauchy-Schwarz the exact dot product moves by at most
+//   ||w_r|| * sqrt(sum_i (d_b(i) / 2)^2); we allow a full step d_b per element to cover rounding
+//   of x * (1 / d) against x / d. The integer block sums themselves are exact.
+// * float arithmetic: at most n / 8 + 64 sequential float additions/multiplications touch each
+//   product (partial sums of at least 8 lanes, then the lane reduction and the scale products),
+//   each adding a relative error of 2^-24, bounded against sum_i |w_i x_i|.
+// For F32/F16/BF16 only the second term applies: about 1.5e-5 relative for 4096 columns.
+double tolerance(const std::vector<float>& w_row, const float* x, int64_t cols, int block) {
+    double norm_w = 0, abs_dot = 0, quant_err2 = 0;
+    for (int64_t i = 0; i < cols; ++i) {
+        norm_w += double(w_row[size_t(i)]) * w_row[size_t(i)];
+        abs_dot += std::fabs(double(w_row[size_t(i)]) * x[i]);
+    }
+    if (block > 0) {
+        for (int64_t b = 0; b < cols / block; ++b) {
+            double amax = 0;
+            for (int j = 0; j < block; ++j) amax = std::fmax(amax, std::fabs(double(x[b * block + j])));
+            const double d = amax / 127.0;
+            quant_err2 += double(block) * d * d;
+        }
+    }
+    const double float_err = (double(cols) / 8.0 + 64.0) * std::ldexp(1.0, -24) * abs_dot;
+    return std::sqrt(norm_w) * std::sqrt(quant_err2) + float_err * (block > 0 ? 2.0 : 1.0) + 1e-30;
+}
+
+std::vector<const quant::TypeInfo*> quantizable_types() {
+    std::vector<const quant::TypeInfo*> types;
+    for (const auto& t : quant::all_types())
+        if (t.quantize_row && t.dequantize_row) types.push_back(&t);
+    return types;
+}
+
+}  // namespace
+
+TEST_CASE("instruction sets are listed best first and can be forced", "[kernels]") {
+    IsaGuard guard;
+    const auto isas = kernels::available_isas();
+    REQUIRE(!isas.empty());
+    CHECK(isas.back() == "scalar");
+    CHECK(kernels::active_isa() == isas.front());
+    for (const auto& name : isas) {
+        kernels::force_isa(name);
+        CHECK(kernels::active_isa() == name);
+    }
+    CHECK_THROWS_AS(kernels::force_isa("no-such-isa"), Error);
+}
+
+TEST_CASE("matmul matches the reference for every type and instruction set", "[kernels]") {
+    IsaGuard guard;
+    const auto isas = kernels::available_isas();
+    uint32_t seed = 1;
+    for (const quant::TypeInfo* info : quantizable_types()) {
+        const int64_t b = info->block_size;
+        std::vector<int64_t> col_counts = {b, 3 * b, 19 * b, 4096};
+        if (b == 1) col_counts = {1, 3, 19, 4096};
+        for (int64_t cols : col_counts) {
+            for (int64_t rows : {1, 7, 33}) {
+                const Quantized q = quantize_matrix(*info, rows, cols, seed += 100);
+                std::vector<std::vector<float>> w_rows(static_cast<size_t>(rows), std::vector<float>(static_cast<size_t>(cols)));
+                for (int64_t r = 0; r < rows; ++r) kernels::dequantize_row(q.w, r, w_rows[size_t(r)].data());
+                for (int64_t n_tokens : {1, 3, 17}) {
+                    const auto x = random_values(size_t(n_tokens * cols), seed + 7);
+                    std::vector<float> expected(size_t(n_tokens * rows));
+                    kernels::matmul_reference(q.w, x.data(), n_tokens, expected.data());
+                    for (const auto& isa : isas) {
+                        kernels::force_isa(isa);
+                        std::vector<float> y(size_t(n_tokens * rows), std::nanf(""));
+                        kernels::matmul(q.w, x.data(), n_tokens, y.data());
+                        for (int64_t t = 0; t < n_tokens; ++t)
+                            for (int64_t r = 0; r < rows; ++r) {
+                                const double tol = tolerance(w_rows[size_t(r)], &x[size_t(t * cols)], cols,
+                                                             activation_block(info->id));
+                                const double got = y[size_t(t * rows + r)];
+                                const double want = expected[size_t(t * rows + r)];
+                                if (!(std::fabs(got - want) <= tol)) {
+                                    INFO(info->name << " isa " << isa << " rows " << rows << " cols " << cols
+                                                    << " tokens " << n_tokens << " at r " << r << " t " << t);
+                                    INFO("got " << got << " want " << want << " tol " << tol);
+                                    FAIL_CHECK("outside tolerance");
+                                }
+                            }
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("matmul is bit-identical across thread counts and calls", "[kernels]") {
+    IsaGuard guard;
+    const int64_t rows = 260, cols = 2048;
+    for (const quant::TypeInfo* info : quantizable_types()) {
+        const Quantized q = quantize_matrix(*info, rows, cols, 4242);
+        for (int64_t n_tokens : {1, 2, 21}) {
+            const auto x = random_values(size_t(n_tokens * cols), 99);
+            for (const auto& isa : kernels::available_isas()) {
+                kernels::force_isa(isa);
+                std::vector<float> one(size_t(n_tokens * rows)), two(one.size()), again(one.size());
+                tbb::task_arena(1).execute([&] { kernels::matmul(q.w, x.data(), n_tokens, one.data()); });
+                tbb::task_arena(2).execute([&] { kernels::matmul(q.w, x.data(), n_tokens, two.data()); });
+                tbb::task_arena(2).execute([&] { kernels::matmul(q.w, x.data(), n_tokens, again.data()); });
+                INFO(info->name << " isa " << isa << " tokens " << n_tokens);
+                CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+                CHECK(std::memcmp(two.data(), again.data(), two.size() * sizeof(float)) == 0);
+            }
+        }
+    }
+}
+
+TEST_CASE("tiny products run serially and still match", "[kernels]") {
+    // A 64x64 F32 matrix (a 260K-parameter model's) with 1 token.
+    const auto values = random_values(64 * 64, 5);
+    WeightMatrix w{TypeId::F32, reinterpret_cast<const uint8_t*>(values.data()), 64, 64, 64 * sizeof(float)};
+    const auto x = random_values(64, 6);
+    std::vector<float> y(64), expected(64);
+    kernels::matmul(w, x.data(), 1, y.data());
+    kernels::matmul_reference(w, x.data(), 1, expected.data());
+    for (size_t i = 0; i < y.size(); ++i) CHECK(y[i] == Approx(expected[i]).epsilon(1e-5).margin(1e-5));
+}
+
+TEST_CASE("dequantize_row and slice view the stored rows", "[kernels]") {
+    const quant::TypeInfo& info = quant::type_info(TypeId::Q8_0);
+    const int64_t cols = 64, rows = 3, experts = 2;
+    std::vector<uint8_t> bytes(info.row_bytes(cols) * size_t(rows * experts));
+    const auto src = random_values(size_t(cols * rows * experts), 11);
+    for (int64_t r = 0; r < rows * experts; ++r)
+        info.quantize_row(&src[size_t(r * cols)], bytes.data() + size_t(r) * info.row_bytes(cols), cols, nullptr);
+    gguf::TensorInfo tensor;
+    tensor.name = "blk.0.ffn_up_exps.weight";
+    tensor.dims = {cols, rows, experts};
+    tensor.type = TypeId::Q8_0;
+    tensor.data = bytes.data();
+    const WeightMatrix second = WeightMatrix::slice(tensor, 1);
+    CHECK(second.rows == rows);
+    CHECK(second.cols == cols);
+    std::vector<float> got(static_cast<size_t>(cols)), want(static_cast<size_t>(cols));
+    kernels::dequantize_row(second, 2, got.data());
+    info.dequantize_row(bytes.data() + size_t(rows + 2) * info.row_bytes(cols), want.data(), cols);
+    CHECK(got == want);
+    CHECK_THROWS_AS(WeightMatrix::slice(tensor, 2), Error);
+    const WeightMatrix all = WeightMatrix::from_tensor(tensor);
+    CHECK(all.rows == rows * experts);
+}
