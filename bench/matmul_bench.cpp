@@ -6,6 +6,7 @@
 //
 // usage: matmul_bench [--types Q4_0,Q8_0,...] [--isas avx512,...] [--runs N] [--pool-mb M]
 //                     [--batch TOKENS] [--threads 1,2] [--cpu-time 1 (one thread, CPU time)]
+//                     [--shapes COLSxROWS,...]
 #include <tbb/global_control.h>
 #include <tbb/task_arena.h>
 
@@ -112,6 +113,7 @@ int main(int argc, char** argv) {
     int batch = 128;
     bool cpu_time = false;
     std::vector<std::string> thread_counts_flag;
+    std::vector<std::pair<int64_t, int64_t>> shapes = {{2048, 5632}, {5632, 2048}};  // cols x rows
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i], value = argv[i + 1];
         if (flag == "--types") types = split(value);
@@ -121,6 +123,13 @@ int main(int argc, char** argv) {
         else if (flag == "--batch") batch = std::max(1, std::stoi(value));
         else if (flag == "--cpu-time") cpu_time = value == "1";
         else if (flag == "--threads") thread_counts_flag = split(value);
+        else if (flag == "--shapes") {
+            shapes.clear();
+            for (const auto& shape : split(value)) {
+                const auto x = shape.find('x');
+                shapes.emplace_back(std::stoll(shape.substr(0, x)), std::stoll(shape.substr(x + 1)));
+            }
+        }
         else {
             std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
             return 2;
@@ -143,7 +152,6 @@ int main(int argc, char** argv) {
         for (const auto& type_name : types) {
             const quant::TypeInfo& info = quant::type_by_name(type_name);
             if (!info.quantize_row) continue;
-            const std::pair<int64_t, int64_t> shapes[] = {{2048, 5632}, {5632, 2048}};  // cols x rows
             for (const auto& [cols, rows] : shapes) {
                 const Pool pool = make_pool(info, rows, cols, pool_mb << 20);
                 std::mt19937 rng(3);

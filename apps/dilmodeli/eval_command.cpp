@@ -21,6 +21,7 @@ void add_eval_command(CLI::App& root, Action& action) {
         int64_t chunks = 0;
         int threads = 0;
         bool json = false;
+        std::string kv_type = "f32";
     };
     auto o = std::make_shared<Options>();
     CLI::App* cmd = root.add_subcommand(
@@ -30,6 +31,7 @@ void add_eval_command(CLI::App& root, Action& action) {
     cmd->add_option("-c,--ctx", o->ctx, "Tokens per chunk; the second half of each is scored")->capture_default_str();
     cmd->add_option("--chunks", o->chunks, "Stop after this many chunks (default: all)");
     cmd->add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
+    cmd->add_option("--kv-type", o->kv_type, "KV cache element type: f32 or f16")->capture_default_str();
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &action] {
         action = [o] {
@@ -46,6 +48,7 @@ void add_eval_command(CLI::App& root, Action& action) {
             session_options.context = o->ctx;
             session_options.threads = o->threads;
             session_options.max_batch = o->ctx;
+            session_options.kv_type = model::parse_kv_cache_type(o->kv_type);
             model::Session session(*model, session_options);
 
             model::PerplexityOptions options;

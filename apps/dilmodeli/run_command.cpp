@@ -22,6 +22,7 @@ void add_run_command(CLI::App& root, Action& action) {
         bool seed_given = false;
         bool ignore_eos = false;
         bool json = false;
+        std::string kv_type = "f32";
     };
     auto o = std::make_shared<Options>();
     CLI::App* cmd = root.add_subcommand("run", "Generate text from a prompt, streamed to stdout");
@@ -37,6 +38,7 @@ void add_run_command(CLI::App& root, Action& action) {
     cmd->add_option("--seed", o->generation.sampler.seed, "Random seed (default: random, reported in --json)");
     cmd->add_option("-t,--threads", o->session.threads, "Threads (default: physical cores)");
     cmd->add_option("-c,--ctx", o->session.context, "Context length (default: the model's)");
+    cmd->add_option("--kv-type", o->kv_type, "KV cache element type: f32 or f16")->capture_default_str();
     cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating after the end-of-text token");
     cmd->add_flag("--json", o->json, "Print one JSON object at the end instead of streaming text");
     cmd->callback([o, cmd, &action] {
@@ -49,6 +51,7 @@ void add_run_command(CLI::App& root, Action& action) {
             if (o->session.threads < 0) throw usage_error("--threads must be positive");
             if (o->session.context < 0) throw usage_error("--ctx must be positive");
             o->generation.stop_at_end_of_generation = !o->ignore_eos;
+            o->session.kv_type = model::parse_kv_cache_type(o->kv_type);
 
             auto load_start = std::chrono::steady_clock::now();
             auto model = model::LlamaModel::load(o->model);
@@ -83,6 +86,7 @@ void add_run_command(CLI::App& root, Action& action) {
                       {"gen_ms", result.generation_ms},
                       {"gen_tok_per_s", result.generation_tokens_per_second()},
                       {"threads", session.threads()},
+                      {"kv_cache_bytes", session.kv_cache_bytes()},
                       {"peak_rss_mib", peak_rss_mib()}}}};
                 print_line(j.dump(2));
             } else {

@@ -1,4 +1,103 @@
+// AVX2 + FMA kernels for F32, F16 (F16C widening) and BF16 weights against float activations.
+// One 8-lane accumulator per output, fused multiply-adds in column order, a zero-padded copy
+// for the last partial vector, then xsimd's horizontal add: the same arithmetic in every tile.
 #include "kernels/kernel_table.h"
+
+#if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/tu_local.h"
+#include "quant/quant_type.h"
+
+namespace dilmodeli::kernels::detail {
+namespace {
+
+using Batch = xsimd::batch<float, xsimd::fma3<xsimd::avx2>>;
+
+struct F32 {
+    static constexpr int kBytes = 4;
+    static Batch load(const uint8_t* p) { return Batch::load_unaligned(reinterpret_cast<const float*>(p)); }
+};
+
+struct F16 {
+    static constexpr int kBytes = 2;
+    static Batch load(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+};
+
+struct BF16 {
+    static constexpr int kBytes = 2;
+    static Batch load(const uint8_t* p) {
+        const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+    }
+};
+
+Batch fma(const Batch& a, const Batch& b, const Batch& c) { return xsimd::fma(a, b, c); }
+
+template <typename W>
+struct FloatKernel {
+    template <int R, int T>
+    static void run(const GemmArgs& g, int64_t r0, int64_t t0) {
+        const uint8_t* w[R];
+        const float* x[T];
+        for (int r = 0; r < R; ++r) w[r] = g.w + size_t(r0 + r) * g.w_stride;
+        for (int t = 0; t < T; ++t) x[t] = reinterpret_cast<const float*>(g.act + size_t(t0 + t) * g.act_stride);
+        Batch acc[R][T];
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < T; ++t) acc[r][t] = Batch(0.0f);
+        int64_t i = 0;
+        for (; i + 8 <= g.n; i += 8) {
+            Batch wv[R];
+            for (int r = 0; r < R; ++r) {
+                if ((i * W::kBytes) % 64 == 0)  // the next row tile, one line at a time
+                    _mm_prefetch(reinterpret_cast<const char*>(w[r] + i * W::kBytes + 4 * g.w_stride), _MM_HINT_T0);
+                wv[r] = W::load(w[r] + i * W::kBytes);
+            }
+            for (int t = 0; t < T; ++t) {
+                const Batch xv = Batch::load_unaligned(x[t] + i);
+                for (int r = 0; r < R; ++r) acc[r][t] = fma(wv[r], xv, acc[r][t]);
+            }
+        }
+        if (i < g.n) {
+            // Zero-padded copies of the last n % 8 columns.
+            const size_t rest = size_t(g.n - i);
+            alignas(32) uint8_t wpad[R][32] = {};
+            alignas(32) float xpad[8] = {};
+            Batch wv[R];
+            for (int r = 0; r < R; ++r) {
+                std::memcpy(wpad[r], w[r] + i * W::kBytes, rest * W::kBytes);
+                wv[r] = W::load(wpad[r]);
+            }
+            for (int t = 0; t < T; ++t) {
+                std::memcpy(xpad, x[t] + i, rest * sizeof(float));
+                const Batch xv = Batch::load_aligned(xpad);
+                for (int r = 0; r < R; ++r) acc[r][t] = fma(wv[r], xv, acc[r][t]);
+            }
+        }
+        for (int t = 0; t < T; ++t)
+            for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = xsimd::hadd(acc[r][t]);
+    }
+};
+
+template <typename W>
+void gemm(const GemmArgs& g) {
+    run_tiles<FloatKernel<W>, 2>(g);  // 4 x 2 accumulators fit the 16 registers
+}
+
+}  // namespace
+
+void register_avx2_float(IsaTable& t) {
+    t.types[int(quant::TypeId::F32)] = {nullptr, nullptr, gemm<F32>};
+    t.types[int(quant::TypeId::F16)] = {nullptr, nullptr, gemm<F16>};
+    t.types[int(quant::TypeId::BF16)] = {nullptr, nullptr, gemm<BF16>};
+}
+
+}  // namespace dilmodeli::kernels::detail
+
+#else
 namespace dilmodeli::kernels::detail {
 void register_avx2_float(IsaTable&) {}
-}
+}  // namespace dilmodeli::kernels::detail
+#endif

@@ -55,7 +55,11 @@ struct FloatKernel {
         int64_t i = 0;
         for (; i + 16 <= g.n; i += 16) {
             Batch wv[R];
-            for (int r = 0; r < R; ++r) wv[r] = W::load(w[r] + i * W::kBytes);
+            for (int r = 0; r < R; ++r) {
+                if ((i * W::kBytes) % 64 == 0)  // the next row tile, one line at a time
+                    _mm_prefetch(reinterpret_cast<const char*>(w[r] + i * W::kBytes + 4 * g.w_stride), _MM_HINT_T0);
+                wv[r] = W::load(w[r] + i * W::kBytes);
+            }
             for (int t = 0; t < T; ++t) {
                 const Batch xv = Batch::load_unaligned(x[t] + i);
                 for (int r = 0; r < R; ++r) acc[r][t] = fma(wv[r], xv, acc[r][t]);

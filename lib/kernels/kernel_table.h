@@ -98,6 +98,10 @@ void quantize_q8_block32_scalar(const float* x, int64_t n, void* out);
 size_t q8_block_k_bytes(int64_t n);
 void quantize_q8_block_k_scalar(const float* x, int64_t n, void* out);
 
+// AVX2 activation quantizers (legacy_avx2.cpp; same layouts as the scalar ones).
+void quantize_q8_block32_avx2(const float* x, int64_t n, void* out);
+void quantize_q8_block_k_avx2(const float* x, int64_t n, void* out);
+
 // The active table and its name (dispatch.cpp); the scalar table is the fallback for missing
 // rows.
 const IsaTable& active_table();

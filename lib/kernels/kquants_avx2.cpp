@@ -1,4 +1,152 @@
+// AVX2 kernels for Q4_K, Q5_K and Q6_K against Q8BlockK activations (the other K-quants and
+// TQ2_0 use the scalar kernels). Per 32 elements: unsigned levels in a register, vpmaddubsw with
+// the activations, vpmaddwd with the sub-block scale, summed in 32 bits over the super-block;
+// Q6_K's -32 offset and the Q4_K/Q5_K mins come from the activation sums of 16.
 #include "kernels/kernel_table.h"
+
+#if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/tu_local.h"
+#include "quant/block_layouts.h"
+#include "quant/quant_type.h"
+
+namespace dilmodeli::kernels::detail {
+namespace {
+
+using Batch = xsimd::batch<float, xsimd::fma3<xsimd::avx2>>;
+using quant::BlockQ4_K;
+using quant::BlockQ5_K;
+using quant::BlockQ6_K;
+
+__m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// levels . activations for 32 elements, each pair of products times its int16 scale.
+__m256i scaled_dot(__m256i levels, const int8_t* a, __m256i scales) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(levels, load256(a)), scales);
+}
+
+// Q4_K and Q5_K: eight sub-blocks of 32 with 6-bit scales and mins.
+template <bool kFifthBit>
+struct Q45K {
+    using Block = std::conditional_t<kFifthBit, BlockQ5_K, BlockQ4_K>;
+    template <int T>
+    static void row(const Block& w, const Q8BlockK* const* a, Batch* acc) {
+        uint32_t u[4];
+        std::memcpy(u, w.scales, 12);
+        u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+        const uint32_t mins_low = u[1] & 0x3f3f3f3f;
+        u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+        u[2] = mins_low;
+        u[0] &= 0x3f3f3f3f;
+        uint8_t scales[16];
+        std::memcpy(scales, u, 16);
+        const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u));
+        const __m256i min16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(packed, packed));  // each min twice
+        __m256i lv[8];
+        [[maybe_unused]] __m256i high;
+        if constexpr (kFifthBit) high = load256(w.qh);
+        for (int c = 0; c < 4; ++c) {
+            const __m256i raw = load256(w.qs + 32 * c);
+            lv[2 * c] = _mm256_and_si256(raw, _mm256_set1_epi8(0x0f));
+            lv[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), _mm256_set1_epi8(0x0f));
+            if constexpr (kFifthBit) {
+                for (int k = 0; k < 2; ++k) {
+                    const __m256i bit = _mm256_set1_epi8(char(1 << (2 * c + k)));
+                    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(high, bit), bit);
+                    lv[2 * c + k] = _mm256_or_si256(lv[2 * c + k], _mm256_and_si256(set, _mm256_set1_epi8(16)));
+                }
+            }
+        }
+        const float d = half_to_float(w.d), dmin = half_to_float(w.dmin);
+        for (int t = 0; t < T; ++t) {
+            __m256i isum = _mm256_setzero_si256();
+            for (int s = 0; s < 8; ++s)
+                isum = _mm256_add_epi32(isum, scaled_dot(lv[s], a[t]->qs + 32 * s, _mm256_set1_epi16(scales[s])));
+            const __m256i mins = _mm256_madd_epi16(load256(a[t]->bsums), min16);
+            acc[t] = xsimd::fma(Batch(_mm256_cvtepi32_ps(isum)), Batch(d * a[t]->d), acc[t]);
+            acc[t] = xsimd::fma(Batch(_mm256_cvtepi32_ps(mins)), Batch(-dmin * a[t]->d), acc[t]);
+        }
+    }
+};
+
+struct Q6K {
+    using Block = BlockQ6_K;
+    template <int T>
+    static void row(const Block& w, const Q8BlockK* const* a, Batch* acc) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales)));
+        const __m256i offset16 = _mm256_mullo_epi16(sc16, _mm256_set1_epi16(-32));  // levels are stored + 32
+        const __m256i low = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30);
+        __m256i lv[8];
+        for (int h = 0; h < 2; ++h) {
+            const __m256i ql0 = load256(w.ql + 64 * h), ql1 = load256(w.ql + 64 * h + 32);
+            const __m256i qh = load256(w.qh + 32 * h);
+            lv[4 * h] = _mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45));
+            lv[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45));
+            lv[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), _mm256_and_si256(qh, bits45));
+            lv[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
+                                            _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45));
+        }
+        // Register v covers sub-blocks 2v (words 0..7) and 2v + 1 (words 8..15).
+        __m256i sc[8];
+        for (int v = 0; v < 8; ++v)
+            sc[v] = _mm256_setr_m128i(_mm_set1_epi16(w.scales[2 * v]), _mm_set1_epi16(w.scales[2 * v + 1]));
+        const float d = half_to_float(w.d);
+        for (int t = 0; t < T; ++t) {
+            __m256i isum = _mm256_madd_epi16(load256(a[t]->bsums), offset16);
+            for (int v = 0; v < 8; ++v) isum = _mm256_add_epi32(isum, scaled_dot(lv[v], a[t]->qs + 32 * v, sc[v]));
+            acc[t] = xsimd::fma(Batch(_mm256_cvtepi32_ps(isum)), Batch(d * a[t]->d), acc[t]);
+        }
+    }
+};
+
+template <typename W>
+struct SuperKernel {
+    template <int R, int T>
+    static void run(const GemmArgs& g, int64_t r0, int64_t t0) {
+        const int64_t nb = g.n / 256;
+        const Q8BlockK* a0[T];
+        for (int t = 0; t < T; ++t) a0[t] = reinterpret_cast<const Q8BlockK*>(g.act + size_t(t0 + t) * g.act_stride);
+        Batch acc[R][T];
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < T; ++t) acc[r][t] = Batch(0.0f);
+        for (int64_t b = 0; b < nb; ++b) {
+            const Q8BlockK* a[T];
+            for (int t = 0; t < T; ++t) a[t] = a0[t] + b;
+            for (int r = 0; r < R; ++r) {
+                const uint8_t* block = g.w + size_t(r0 + r) * g.w_stride + size_t(b) * sizeof(typename W::Block);
+                for (size_t line = 0; line < sizeof(typename W::Block); line += 64)
+                    _mm_prefetch(reinterpret_cast<const char*>(block + 4 * g.w_stride + line), _MM_HINT_T0);
+                W::template row<T>(*reinterpret_cast<const typename W::Block*>(block), a, acc[r]);
+            }
+        }
+        for (int t = 0; t < T; ++t)
+            for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = xsimd::hadd(acc[r][t]);
+    }
+};
+
+template <typename W>
+void gemm(const GemmArgs& g) {
+    run_tiles<SuperKernel<W>, 2>(g);
+}
+
+}  // namespace
+
+void register_avx2_kquants(IsaTable& t) {
+    auto set = [&t](quant::TypeId id, GemmFn fn) { t.types[int(id)] = {q8_block_k_bytes, quantize_q8_block_k_avx2, fn}; };
+    set(quant::TypeId::Q4_K, gemm<Q45K<false>>);
+    set(quant::TypeId::Q5_K, gemm<Q45K<true>>);
+    set(quant::TypeId::Q6_K, gemm<Q6K>);
+}
+
+}  // namespace dilmodeli::kernels::detail
+
+#else
 namespace dilmodeli::kernels::detail {
 void register_avx2_kquants(IsaTable&) {}
-}
+}  // namespace dilmodeli::kernels::detail
+#endif

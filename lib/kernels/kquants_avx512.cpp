@@ -259,8 +259,13 @@ struct SuperKernel {
         for (int64_t b = 0; b < nb; ++b) {
             const Q8BlockK* a[T];
             for (int t = 0; t < T; ++t) a[t] = a0[t] + b;
-            for (int r = 0; r < R; ++r)
-                W::template row<T>(g.w + size_t(r0 + r) * g.w_stride + size_t(b) * W::kBytes, a, acc[r]);
+            for (int r = 0; r < R; ++r) {
+                const uint8_t* block = g.w + size_t(r0 + r) * g.w_stride + size_t(b) * W::kBytes;
+                // The same block of the next row tile (see legacy_avx512.cpp).
+                for (size_t line = 0; line < W::kBytes; line += 64)
+                    _mm_prefetch(reinterpret_cast<const char*>(block + 4 * g.w_stride + line), _MM_HINT_T0);
+                W::template row<T>(block, a, acc[r]);
+            }
         }
         for (int t = 0; t < T; ++t)
             for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = xsimd::hadd(acc[r][t]);

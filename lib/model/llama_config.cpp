@@ -19,6 +19,8 @@ LlamaConfig LlamaConfig::from_gguf(const gguf::GgufFile& file) {
         throw input_error(path, "no general.architecture: not a model file (a vocabulary-only GGUF?)");
     if (c.architecture != "llama")
         throw input_error(path, "unsupported architecture '" + c.architecture + "' (supported: llama)");
+    if (file.tensors().empty())
+        throw input_error(path, "contains no tensors: a vocabulary-only GGUF, not a model");
     const std::string p = c.architecture + ".";
     auto positive = [&](const std::string& key, int64_t v, int64_t limit) {
         if (v <= 0 || v > limit)

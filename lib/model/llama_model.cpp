@@ -7,9 +7,16 @@
 #include "common/cpu_info.h"
 #include "common/error.h"
 #include "model/ops.h"
+#include "quant/half.h"
 #include "model/weight_binding.h"
 
 namespace dilmodeli::model {
+
+KvCacheType parse_kv_cache_type(const std::string& name) {
+    if (name == "f32" || name == "F32") return KvCacheType::F32;
+    if (name == "f16" || name == "F16") return KvCacheType::F16;
+    throw usage_error("--kv-type '" + name + "' is not f32 or f16");
+}
 
 std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) {
     std::unique_ptr<LlamaModel> m(new LlamaModel());
@@ -54,8 +61,32 @@ Session::Session(LlamaModel& model, const SessionOptions& options)
       arena_(threads_) {
     if (context_ > (int64_t(1) << 22)) throw usage_error("--ctx " + std::to_string(context_) + " is too large");
     const size_t cache = size_t(config_.n_layers) * size_t(context_) * size_t(config_.kv_dim());
-    k_cache_.assign(cache, 0.0f);
-    v_cache_.assign(cache, 0.0f);
+    kv_type_ = options.kv_type;
+    if (kv_type_ == KvCacheType::F16) {
+        k_cache16_.assign(cache, 0);
+        v_cache16_.assign(cache, 0);
+    } else {
+        k_cache_.assign(cache, 0.0f);
+        v_cache_.assign(cache, 0.0f);
+    }
+}
+
+uint64_t Session::kv_cache_bytes() const {
+    return 2 * (4 * uint64_t(k_cache_.size()) + 2 * uint64_t(k_cache16_.size()));  // K and V
+}
+
+void Session::store_kv(int64_t layer, int64_t pos, const float* k, const float* v) {
+    const int64_t kv = config_.kv_dim();
+    const size_t at = (size_t(layer) * size_t(context_) + size_t(pos)) * size_t(kv);
+    if (kv_type_ == KvCacheType::F16) {
+        for (int64_t i = 0; i < kv; ++i) {
+            k_cache16_[at + size_t(i)] = quant::fp32_to_fp16(k[i]);
+            v_cache16_[at + size_t(i)] = quant::fp32_to_fp16(v[i]);
+        }
+    } else {
+        std::copy_n(k, kv, &k_cache_[at]);
+        std::copy_n(v, kv, &v_cache_[at]);
+    }
 }
 
 void Session::ensure_scratch(int64_t n) {
@@ -103,14 +134,11 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, b
         kernels::matmul(L.wq, xb_.data(), n, q_.data());
         kernels::matmul(L.wk, xb_.data(), n, k_.data());
         kernels::matmul(L.wv, xb_.data(), n, v_.data());
-        float* k_layer = &k_cache_[size_t(l) * size_t(context_) * size_t(kv)];
-        float* v_layer = &v_cache_[size_t(l) * size_t(context_) * size_t(kv)];
         for (int64_t t = 0; t < n; ++t) {
             const int64_t pos = n_past_ + t;
             rope_normal(&q_[size_t(t * d)], c.n_heads, c.head_dim, c.n_rot, pos, c.rope_freq_base);
             rope_normal(&k_[size_t(t * kv)], c.n_kv_heads, c.head_dim, c.n_rot, pos, c.rope_freq_base);
-            std::copy_n(&k_[size_t(t * kv)], kv, k_layer + pos * kv);
-            std::copy_n(&v_[size_t(t * kv)], kv, v_layer + pos * kv);
+            store_kv(l, pos, &k_[size_t(t * kv)], &v_[size_t(t * kv)]);
         }
         attention(l, n);
         kernels::matmul(L.wo, att_.data(), n, tmp_.data());
@@ -133,35 +161,51 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, b
     kernels::matmul(model_.output_, xb_.data(), rows, &logits_[offset]);
 }
 
+namespace {
+inline float load(const float* p) { return *p; }
+inline float load(const uint16_t* p) { return quant::fp16_to_fp32(*p); }
+// With an F16 cache, llama.cpp rounds the query and the attention weights to F16 before the
+// two products; doing the same keeps logits within rounding of its results.
+inline float round_like(const float*, float x) { return x; }
+inline float round_like(const uint16_t*, float x) { return quant::fp16_to_fp32(quant::fp32_to_fp16(x)); }
+}  // namespace
+
 void Session::attention(int64_t layer, int64_t n) {
+    const size_t at = size_t(layer) * size_t(context_) * size_t(config_.kv_dim());
+    if (kv_type_ == KvCacheType::F16)
+        attention_over(&k_cache16_[at], &v_cache16_[at], n);
+    else
+        attention_over(&k_cache_[at], &v_cache_[at], n);
+}
+
+template <typename Element>
+void Session::attention_over(const Element* k_layer, const Element* v_layer, int64_t n) {
     const LlamaConfig& c = config_;
     const int64_t d = c.n_embd, kv = c.kv_dim(), hd = c.head_dim;
     const int64_t group = c.n_heads / c.n_kv_heads;
     const float scale = 1.0f / std::sqrt(float(hd));
-    const float* k_layer = &k_cache_[size_t(layer) * size_t(context_) * size_t(kv)];
-    const float* v_layer = &v_cache_[size_t(layer) * size_t(context_) * size_t(kv)];
     const int64_t tasks = n * c.n_heads;
     const int64_t span = n_past_ + n;  // positions any query of this batch may see
     auto run = [&](int64_t begin, int64_t end) {
-        std::vector<float> scores(static_cast<size_t>(span));
+        std::vector<float> scores(static_cast<size_t>(span)), q(static_cast<size_t>(hd));
         for (int64_t task = begin; task < end; ++task) {
             const int64_t t = task / c.n_heads, h = task % c.n_heads;
             const int64_t visible = n_past_ + t + 1;  // causal: itself and everything before
-            const float* q = &q_[size_t(t * d + h * hd)];
+            for (int64_t i = 0; i < hd; ++i) q[size_t(i)] = round_like(k_layer, q_[size_t(t * d + h * hd + i)]);
             const int64_t kv_head = h / group;
             for (int64_t p = 0; p < visible; ++p) {
-                const float* k = k_layer + p * kv + kv_head * hd;
+                const Element* k = k_layer + p * kv + kv_head * hd;
                 float dot = 0.0f;
-                for (int64_t i = 0; i < hd; ++i) dot += q[i] * k[i];
+                for (int64_t i = 0; i < hd; ++i) dot += q[size_t(i)] * load(k + i);
                 scores[size_t(p)] = dot * scale;
             }
             softmax(scores.data(), visible);
             float* out = &att_[size_t(t * d + h * hd)];
             std::fill_n(out, hd, 0.0f);
             for (int64_t p = 0; p < visible; ++p) {
-                const float* v = v_layer + p * kv + kv_head * hd;
-                const float w = scores[size_t(p)];
-                for (int64_t i = 0; i < hd; ++i) out[i] += w * v[i];
+                const Element* v = v_layer + p * kv + kv_head * hd;
+                const float w = round_like(v_layer, scores[size_t(p)]);
+                for (int64_t i = 0; i < hd; ++i) out[i] += w * load(v + i);
             }
         }
     };

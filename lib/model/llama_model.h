@@ -49,8 +49,13 @@ private:
     std::vector<std::vector<float>> converted_vectors_;  // norms stored in types other than F32
 };
 
+enum class KvCacheType { F32, F16 };
+// "f32" or "f16" (any case); Error(Usage) otherwise.
+KvCacheType parse_kv_cache_type(const std::string& name);
+
 struct SessionOptions {
     int64_t context = 0;   // KV cache length; 0: the model's trained context
+    KvCacheType kv_type = KvCacheType::F32;  // F16 halves the cache, as llama.cpp stores it
     int threads = 0;       // 0: physical cores
     int64_t max_batch = 512;  // tokens per forward step in prompt processing
 };
@@ -69,12 +74,16 @@ public:
     int64_t n_past() const { return n_past_; }
     int64_t context() const { return context_; }
     int threads() const { return threads_; }
+    uint64_t kv_cache_bytes() const;
     void reset() { n_past_ = 0; }
     const LlamaModel& model() const { return model_; }
 
 private:
     void forward_batch(const int32_t* tokens, int64_t n, bool all_logits, bool append_logits);
     void attention(int64_t layer, int64_t n);
+    template <typename Element>
+    void attention_over(const Element* k_layer, const Element* v_layer, int64_t n);
+    void store_kv(int64_t layer, int64_t pos, const float* k, const float* v);
     void ensure_scratch(int64_t n);
 
     LlamaModel& model_;
@@ -85,7 +94,9 @@ private:
     int64_t n_past_ = 0;
     tbb::task_arena arena_;
 
-    std::vector<float> k_cache_, v_cache_;  // (n_layers, context, kv_dim)
+    KvCacheType kv_type_ = KvCacheType::F32;
+    std::vector<float> k_cache_, v_cache_;          // (n_layers, context, kv_dim) when F32
+    std::vector<uint16_t> k_cache16_, v_cache16_;   // the same when F16
     std::vector<float> x_, xb_, q_, k_, v_, att_, tmp_;  // (n, ...) scratch
     std::vector<float> logits_;
 };

@@ -59,13 +59,15 @@ std::pair<int, int> teacher_forced_agreement(Loaded& l, const GreedyCase& g) {
     return {agree, total};
 }
 
-double perplexity_of(const std::string& model_file, const std::string& text_file, int64_t chunks) {
+double perplexity_of(const std::string& model_file, const std::string& text_file, int64_t chunks,
+                     model::KvCacheType kv_type = model::KvCacheType::F32) {
     Loaded l = load(model_file);
     const std::string text = read_text_file(shared_path(text_file));
     const auto tokens = l.tokenizer->encode(text, true);
     model::SessionOptions so;
     so.context = 256;
     so.max_batch = 256;
+    so.kv_type = kv_type;
     model::Session session(*l.model, so);
     model::PerplexityOptions po;
     po.ctx = 256;
@@ -180,4 +182,14 @@ TEST_CASE("whole-file perplexity matches llama-perplexity", "[model][golden][per
     CHECK(std::abs(q4 / 5.2258 - 1.0) <= 0.01);
     const double tiny = perplexity_of("models/tinystories-5M/tinystories-5M-F32.gguf", "data/tinystories/heldout.txt", 0);
     CHECK(std::abs(tiny / 7.4478 - 1.0) <= 0.001);
+}
+
+TEST_CASE("an F16 KV cache, as llama.cpp stores it, keeps perplexity within 0.1%", "[model][golden][perplexity]") {
+    const char* valid = "data/tinystories/tinystories_valid_excerpt.txt";
+    if (!have_shared(valid) || !have_shared("models/stories260K/stories260K.gguf")) return;
+    const double ppl = perplexity_of("models/stories260K/stories260K.gguf", valid, 20, model::KvCacheType::F16);
+    const double reference = perplexity_of("models/stories260K/stories260K.gguf", valid, 20);
+    INFO("f16 cache " << ppl << ", f32 cache " << reference);
+    CHECK(ppl != reference);  // the cache type really changed the arithmetic
+    CHECK(std::abs(ppl / reference - 1.0) <= 0.001);
 }

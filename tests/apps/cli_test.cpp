@@ -1,0 +1,110 @@
+// The dilmodeli binary as a user drives it: JSON shapes, determinism, and one clear line with
+// the documented exit code for every kind of bad input.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/run_cli.h"
+#include "support/shared_data.h"
+
+using namespace dilmodeli::testing;
+using nlohmann::json;
+
+namespace {
+const char* kModel = "models/stories260K/stories260K.gguf";
+}
+
+TEST_CASE("inspect --json describes stories260K", "[cli]") {
+    if (!have_shared(kModel)) return;
+    CliResult r = run_cli("inspect " + quoted(shared_path(kModel)) + " --json --tensors");
+    REQUIRE(r.exit_code == 0);
+    json j = json::parse(r.out);
+    CHECK(j["architecture"] == "llama");
+    CHECK(j["hyperparameters"]["embedding_length"] == 64);
+    CHECK(j["tokenizer"]["model"] == "llama");
+    CHECK(j["tokenizer"]["vocab_size"] == 512);
+    CHECK(j["tokenizer"]["bos_token_id"] == 1);
+    CHECK(j["tensor_count"] == 48);
+    CHECK(j["tensors"].size() == 48);
+    CHECK(j["parameters"] == 292800);  // 260,032 weights plus the stored copy of the 512x64 classifier
+    CHECK(j["bits_per_weight"].get<double>() == Approx(32.0));
+}
+
+TEST_CASE("run --json is deterministic for a seed and matches greedy decoding at --temp 0", "[cli]") {
+    if (!have_shared(kModel)) return;
+    const std::string base = "run -m " + quoted(shared_path(kModel)) + " -p 'Once upon a time' -n 24 --json";
+    CliResult a = run_cli(base + " --seed 5 --temp 0.8");
+    CliResult b = run_cli(base + " --seed 5 --temp 0.8 -t 1");
+    REQUIRE(a.exit_code == 0);
+    json ja = json::parse(a.out), jb = json::parse(b.out);
+    CHECK(ja["tokens"] == jb["tokens"]);
+    CHECK(ja["text"] == jb["text"]);
+    CHECK(ja["prompt_tokens"] == json::array({1, 403, 407, 261, 378}));
+    for (const char* key : {"load_ms", "prompt_n", "prompt_tok_per_s", "gen_n", "gen_tok_per_s"})
+        CHECK(ja["timings"].contains(key));
+    CHECK(ja["timings"]["gen_n"] == 24);
+
+    CliResult greedy = run_cli(base + " --temp 0");
+    REQUIRE(greedy.exit_code == 0);
+    CHECK(json::parse(greedy.out)["text"].get<std::string>().rfind(", there was a little girl named Lily.", 0) == 0);
+
+    CliResult streamed = run_cli("run -m " + quoted(shared_path(kModel)) + " -p 'Once upon a time' -n 8 --temp 0");
+    REQUIRE(streamed.exit_code == 0);
+    CHECK(streamed.out.rfind("Once upon a time, there was a little girl", 0) == 0);
+    CHECK_THAT(streamed.err, Catch::Contains("tok/s"));
+}
+
+TEST_CASE("eval --json reports llama-perplexity's figure", "[cli]") {
+    if (!have_shared(kModel)) return;
+    CliResult r = run_cli("eval -m " + quoted(shared_path(kModel)) + " -f " +
+                          quoted(shared_path("data/tinystories/tinystories_valid_excerpt.txt")) +
+                          " --ctx 256 --chunks 10 --json");
+    REQUIRE(r.exit_code == 0);
+    json j = json::parse(r.out);
+    CHECK(j["chunks"] == 10);
+    CHECK(j["scored_tokens"] == 1270);
+    CHECK(j["ctx"] == 256);
+    CHECK(j["perplexity"].get<double>() > 2.0);
+    CHECK(j["perplexity"].get<double>() < 6.0);
+}
+
+TEST_CASE("bad input to run and eval: one line, documented exit code", "[cli]") {
+    if (!have_shared(kModel)) return;
+    const std::string dir = temp_dir("cli-bad");
+    const std::string model = quoted(shared_path(kModel));
+    std::ofstream(dir + "/empty.gguf").close();
+    std::ofstream(dir + "/text.gguf") << "this is not a model";
+    const std::string truncated = read_text_file(shared_path(kModel)).substr(0, 100000);
+    std::ofstream(dir + "/truncated.gguf", std::ios::binary) << truncated;
+
+    struct Case {
+        std::string args;
+        int exit_code;
+        std::string message;
+    };
+    const std::vector<Case> cases = {
+        {"run -m /nonexistent.gguf -p hi", 2, "no such file"},
+        {"run -m " + quoted(dir) + " -p hi", 2, "is a directory"},
+        {"run -m " + quoted(dir + "/empty.gguf") + " -p hi", 2, "file is empty"},
+        {"run -m " + quoted(dir + "/text.gguf") + " -p hi", 2, "not a GGUF file"},
+        {"run -m " + quoted(dir + "/truncated.gguf") + " -p hi", 2, "outside the data section"},
+        {"run -m " + quoted(shared_path("models/tokenizers/ggml-vocab-llama-spm.gguf")) + " -p hi", 2,
+         "contains no tensors"},
+        {"run -m " + model + " -p hi -n -3", 1, "-n -3 is negative"},
+        {"run -m " + model + " -p hi --top-p 2", 1, "--top-p 2"},
+        {"run -m " + model + " -p hi --temp -1", 1, "--temp -1"},
+        {"run -m " + model + " -p 'Once upon a time there was' --ctx 4", 1, "does not fit in --ctx 4"},
+        {"run -m " + model, 1, "--prompt is required"},
+        {"eval -m " + model + " -f /nonexistent.txt", 2, "no such file"},
+        {"eval -m " + model + " -f " + quoted(dir + "/text.gguf") + " --ctx 256", 1, "fewer than one chunk"},
+        {"eval -m " + model + " -f " + quoted(dir + "/text.gguf") + " --ctx 2", 1, "--ctx 2 is too small"},
+    };
+    for (const Case& c : cases) {
+        CliResult r = run_cli(c.args);
+        INFO(c.args << "\nstderr: " << r.err);
+        CHECK(r.exit_code == c.exit_code);
+        CHECK_THAT(r.err, Catch::Contains(c.message));
+        if (c.exit_code == 2) CHECK(count_lines(r.err) == 1);
+    }
+}
