@@ -23,6 +23,8 @@ void add_synth_command(CLI::App& root, Action& action) {
     cmd->add_option("--vocab", o->synth.vocab_path, "GGUF with the tokenizer to embed (e.g. ggml-vocab-llama-spm.gguf)")
         ->required();
     cmd->add_option("--seed", o->synth.seed, "Random seed")->capture_default_str();
+    cmd->add_flag("--uniform-output", o->synth.uniform_output,
+                  "Give output.weight --type too (default: Q6_K for 2- to 5-bit types, as llama.cpp)");
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &action] {
         action = [o] {

@@ -36,16 +36,15 @@ struct Q45K {
     using Block = std::conditional_t<kFifthBit, BlockQ5_K, BlockQ4_K>;
     template <int T>
     static void row(const Block& w, const Q8BlockK* const* a, Batch* acc) {
-        uint32_t u[4];
-        std::memcpy(u, w.scales, 12);
-        u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-        const uint32_t mins_low = u[1] & 0x3f3f3f3f;
-        u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
-        u[2] = mins_low;
-        u[0] &= 0x3f3f3f3f;
-        uint8_t scales[16];
-        std::memcpy(scales, u, 16);
-        const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u));
+        // llama.cpp's unpacking of the 12 scale bytes into eight scales (bytes 0-7) and eight
+        // mins (bytes 8-15), in vector registers (see kquants_avx512.cpp).
+        const __m128i u = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales));  // + 4 bytes of qh/qs
+        const __m128i low = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(u, 0x98), _mm_setr_epi32(0, 0, 0, 4)),
+                                          _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+        const __m128i top = _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(u, 0x50), 2),
+                                          _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+        const __m128i packed = _mm_or_si128(low, top);
+        const __m256i scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(packed));
         const __m256i min16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(packed, packed));  // each min twice
         __m256i lv[8];
         [[maybe_unused]] __m256i high;
@@ -62,11 +61,14 @@ struct Q45K {
                 }
             }
         }
+        __m256i sc[8];  // scale s in every word
+        for (int k = 0; k < 8; ++k)
+            sc[k] = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16(int16_t(0x0100 + 0x0202 * k)));
         const float d = half_to_float(w.d), dmin = half_to_float(w.dmin);
         for (int t = 0; t < T; ++t) {
             __m256i isum = _mm256_setzero_si256();
             for (int s = 0; s < 8; ++s)
-                isum = _mm256_add_epi32(isum, scaled_dot(lv[s], a[t]->qs + 32 * s, _mm256_set1_epi16(scales[s])));
+                isum = _mm256_add_epi32(isum, scaled_dot(lv[s], a[t]->qs + 32 * s, sc[s]));
             const __m256i mins = _mm256_madd_epi16(load256(a[t]->bsums), min16);
             acc[t] = xsimd::fma(Batch(_mm256_cvtepi32_ps(isum)), Batch(d * a[t]->d), acc[t]);
             acc[t] = xsimd::fma(Batch(_mm256_cvtepi32_ps(mins)), Batch(-dmin * a[t]->d), acc[t]);

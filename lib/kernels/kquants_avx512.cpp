@@ -53,24 +53,28 @@ void quantize_q8k(const float* x, int64_t n, void* out) {
 
 // ---- shared pieces ------------------------------------------------------------------------
 
-// Word-permutation indices spreading 16-bit scales over the 32 words (64 elements) of chunk c.
-// kSub16[c]: sub-blocks of 16 elements (word l -> scale 4c + l / 8).
-// kSub32[c]: sub-blocks of 32 elements (word l -> scale 2c + l / 16).
-struct ScaleIndex {
-    alignas(64) int16_t sub16[4][32];
-    alignas(64) int16_t sub32[4][32];
-    constexpr ScaleIndex() : sub16(), sub32() {
-        for (int c = 0; c < 4; ++c)
-            for (int l = 0; l < 32; ++l) {
-                sub16[c][l] = int16_t(4 * c + l / 8);
-                sub32[c][l] = int16_t(2 * c + l / 16);
-            }
+// vpshufb controls spreading 16-bit scales over the 32 words (64 elements) of a chunk, from a
+// register holding eight scales in every 128-bit lane.
+// sub16[c % 2]: sub-blocks of 16 elements: lane k of chunk c takes scale 4 (c % 2) + k of the
+//   eight (the half of the sixteen that chunk c uses).
+// sub32[c]: sub-blocks of 32 elements: lanes 0-1 take scale 2c, lanes 2-3 scale 2c + 1.
+struct ScaleControls {
+    alignas(64) uint8_t sub16[2][64];
+    alignas(64) uint8_t sub32[4][64];
+    constexpr ScaleControls() : sub16(), sub32() {
+        for (int i = 0; i < 64; ++i) {
+            const int lane = i / 16, byte = i % 2;
+            for (int h = 0; h < 2; ++h) sub16[h][i] = uint8_t(2 * (4 * h + lane) + byte);
+            for (int c = 0; c < 4; ++c) sub32[c][i] = uint8_t(2 * (2 * c + lane / 2) + byte);
+        }
     }
 };
-constexpr ScaleIndex kScaleIndex;
+constexpr ScaleControls kScaleControls;
 
-__m512i spread(const int16_t* index, __m256i scales16) {
-    return _mm512_permutexvar_epi16(_mm512_load_si512(index), _mm512_zextsi256_si512(scales16));
+// Scales for chunk c of sixteen 16-element sub-blocks (scales16: 16 words).
+__m512i spread16(__m256i scales16, int c) {
+    const __m128i half = c < 2 ? _mm256_castsi256_si128(scales16) : _mm256_extracti128_si256(scales16, 1);
+    return _mm512_shuffle_epi8(_mm512_broadcast_i32x4(half), _mm512_load_si512(kScaleControls.sub16[c % 2]));
 }
 
 __m512i broadcast32(const uint8_t* p) {
@@ -113,7 +117,7 @@ struct Q2K {
         __m512i lv[4], sc[4];
         for (int c = 0; c < 4; ++c) {
             lv[c] = two_bit_chunk(w.qs, c);
-            sc[c] = spread(kScaleIndex.sub16[c], sc16);
+            sc[c] = spread16(sc16, c);
         }
         const float d = half_to_float(w.d), dmin = half_to_float(w.dmin);
         for (int t = 0; t < T; ++t) {
@@ -131,23 +135,22 @@ struct Q3K {
     template <int T>
     static void row(const uint8_t* p, const Q8BlockK* const* a, Batch* acc) {
         const auto& w = *reinterpret_cast<const BlockQ3_K*>(p);
-        // 16 six-bit scales (llama.cpp's bit shuffle), stored + 32.
-        uint32_t aux[4];
-        std::memcpy(aux, w.scales, 12);
-        const uint32_t tmp = aux[2];
-        aux[2] = ((aux[0] >> 4) & 0x0f0f0f0f) | (((tmp >> 4) & 0x03030303) << 4);
-        aux[3] = ((aux[1] >> 4) & 0x0f0f0f0f) | (((tmp >> 6) & 0x03030303) << 4);
-        aux[0] = (aux[0] & 0x0f0f0f0f) | (((tmp >> 0) & 0x03030303) << 4);
-        aux[1] = (aux[1] & 0x0f0f0f0f) | (((tmp >> 2) & 0x03030303) << 4);
-        const __m256i sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(aux))),
-                                              _mm256_set1_epi16(32));
+        // 16 six-bit scales stored + 32 (llama.cpp's bit shuffle of the words u0..u2):
+        //   out0 = (u0 & 0x0f..) | (u2 & 0x03..) << 4         out1 = (u1 & 0x0f..) | ((u2 >> 2) & 0x03..) << 4
+        //   out2 = ((u0 >> 4) & 0x0f..) | ((u2 >> 4) & 0x03..) << 4, out3 likewise with u1 and u2 >> 6.
+        const __m128i u = _mm_maskz_loadu_epi8(0x0fff, w.scales);
+        const __m128i low = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(u, 0x44), _mm_setr_epi32(0, 0, 4, 4)),
+                                          _mm_set1_epi32(0x0f0f0f0f));
+        const __m128i top = _mm_slli_epi32(
+            _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(u, 0xaa), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi32(0x03030303)), 4);
+        const __m256i sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_or_si128(low, top)), _mm256_set1_epi16(32));
         const __m256i offset16 = _mm256_mullo_epi16(sc16, _mm256_set1_epi16(-4));  // levels are stored + 4
         const __m512i hmask = broadcast32(w.hmask);
         __m512i lv[4], sc[4];
         for (int c = 0; c < 4; ++c) {
             const __m512i low = two_bit_chunk(w.qs, c);
             lv[c] = _mm512_mask_add_epi8(low, bit_pair_mask(hmask, c), low, _mm512_set1_epi8(4));
-            sc[c] = spread(kScaleIndex.sub16[c], sc16);
+            sc[c] = spread16(sc16, c);
         }
         const float d = half_to_float(w.d);
         for (int t = 0; t < T; ++t) {
@@ -166,16 +169,17 @@ struct Q45K {
     template <int T>
     static void row(const uint8_t* p, const Q8BlockK* const* a, Batch* acc) {
         const auto& w = *reinterpret_cast<const Block*>(p);
-        // llama.cpp's unpacking of the 12 scale bytes: u[0..1] scales, u[2..3] mins.
-        uint32_t u[4];
-        std::memcpy(u, w.scales, 12);
-        u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-        const uint32_t mins_low = u[1] & 0x3f3f3f3f;
-        u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
-        u[2] = mins_low;
-        u[0] &= 0x3f3f3f3f;
-        const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u));
-        const __m256i sc16 = _mm256_cvtepu8_epi16(packed);  // words 0..7 used
+        // llama.cpp's unpacking of the 12 scale bytes (as 32-bit words u0..u2) into eight
+        // scales (bytes 0-7) and eight mins (bytes 8-15), in vector registers:
+        //   out0 = u0 & 0x3f..    out1 = (u2 & 0x0f..) | ((u0 >> 6) & 0x03..) << 4
+        //   out2 = u1 & 0x3f..    out3 = ((u2 >> 4) & 0x0f..) | ((u1 >> 6) & 0x03..) << 4
+        const __m128i u = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales));  // + 4 bytes of d/qs
+        const __m128i low = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(u, 0x98), _mm_setr_epi32(0, 0, 0, 4)),
+                                          _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+        const __m128i top = _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(u, 0x50), 2),
+                                          _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+        const __m128i packed = _mm_or_si128(low, top);
+        const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(packed));  // 8 scales per lane
         const __m256i min16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(packed, packed));  // each min twice
         __m512i lv[4], sc[4];
         [[maybe_unused]] __m512i high;
@@ -186,7 +190,7 @@ struct Q45K {
                                      _mm512_set1_epi8(0x0f));
             if constexpr (kFifthBit)
                 lv[c] = _mm512_mask_add_epi8(lv[c], bit_pair_mask(high, c), lv[c], _mm512_set1_epi8(16));
-            sc[c] = spread(kScaleIndex.sub32[c], sc16);
+            sc[c] = _mm512_shuffle_epi8(sc16, _mm512_load_si512(kScaleControls.sub32[c]));
         }
         const float d = half_to_float(w.d), dmin = half_to_float(w.dmin);
         for (int t = 0; t < T; ++t) {
@@ -218,7 +222,7 @@ struct Q6K {
             lv[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, low_nibble), high_lo);
             lv[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low_nibble), high_hi);
         }
-        for (int c = 0; c < 4; ++c) sc[c] = spread(kScaleIndex.sub16[c], sc16);
+        for (int c = 0; c < 4; ++c) sc[c] = spread16(sc16, c);
         const float d = half_to_float(w.d);
         for (int t = 0; t < T; ++t) {
             __m512i isum = _mm512_zextsi256_si512(_mm256_madd_epi16(load_bsums(a[t]), offset16));

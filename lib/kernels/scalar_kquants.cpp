@@ -67,14 +67,18 @@ int32_t scaled_dot(const int8_t* levels, const int8_t* a, const int* scales, int
     return total;
 }
 
-// Element e of Q2_K/Q3_K: qs[32 * (e / 128) + e % 32] at bit 2 * ((e % 128) / 32).
-int two_bit_level(const uint8_t* qs, int e) { return (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3; }
+// Q2_K/Q3_K/TQ2_0 two-bit levels: element 128h + 32j + l is bits 2j of qs[32h + l].
+void two_bit_levels(const uint8_t* qs, int8_t* levels) {
+    for (int h = 0; h < 2; ++h)
+        for (int j = 0; j < 4; ++j)
+            for (int l = 0; l < 32; ++l) levels[128 * h + 32 * j + l] = int8_t((qs[32 * h + l] >> (2 * j)) & 3);
+}
 
 float dot_q2_k(const BlockQ2_K& w, const Q8BlockK& a) {
     int8_t levels[256];
     int scales[16];
     int32_t mins = 0;
-    for (int e = 0; e < 256; ++e) levels[e] = int8_t(two_bit_level(w.qs, e));
+    two_bit_levels(w.qs, levels);
     for (int s = 0; s < 16; ++s) {
         scales[s] = w.scales[s] & 0x0f;
         mins += int32_t(w.scales[s] >> 4) * a.bsums[s];
@@ -86,10 +90,9 @@ float dot_q2_k(const BlockQ2_K& w, const Q8BlockK& a) {
 float dot_q3_k(const BlockQ3_K& w, const Q8BlockK& a) {
     int8_t levels[256];
     int scales[16];
-    for (int e = 0; e < 256; ++e) {
-        const bool high = (w.hmask[e % 32] >> (e / 32)) & 1;
-        levels[e] = int8_t(two_bit_level(w.qs, e) - (high ? 0 : 4));
-    }
+    two_bit_levels(w.qs, levels);
+    for (int k = 0; k < 8; ++k)  // element 32k + l has its high bit at bit k of hmask[l]
+        for (int l = 0; l < 32; ++l) levels[32 * k + l] = int8_t(levels[32 * k + l] - (((w.hmask[l] >> k) & 1) ? 0 : 4));
     for (int s = 0; s < 16; ++s) {
         const int low = s < 8 ? w.scales[s] & 0x0f : w.scales[s - 8] >> 4;
         const int high = (w.scales[8 + s % 4] >> (2 * (s / 4))) & 3;

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "gguf/gguf_file.h"
+#include "compress/tensor_roles.h"
 #include "gguf/gguf_writer.h"
 
 namespace dilmodeli::model {
@@ -90,14 +91,14 @@ SynthResult write_synthetic_model(const SynthOptions& o) {
     SynthResult result;
     result.vocab = n_vocab;
     uint64_t tensor_seed = o.seed * 1000003ull;
-    auto matrix = [&](std::string name, int64_t cols, int64_t rows) {
+    auto matrix = [&](std::string name, int64_t cols, int64_t rows, quant::TypeId type_id) {
         gguf::TensorToWrite t;
         t.name = std::move(name);
         t.dims = {cols, rows};
-        t.type = o.type;
+        t.type = type_id;
         const uint64_t seed = ++tensor_seed;
         const float stddev = 0.02f;
-        const quant::TypeInfo* info = &type;
+        const quant::TypeInfo* info = &quant::type_info(type_id);
         t.produce = [=](std::vector<uint8_t>& out) {
             const size_t row_bytes = info->row_bytes(cols);
             out.resize(row_bytes * size_t(rows));
@@ -125,21 +126,23 @@ SynthResult write_synthetic_model(const SynthOptions& o) {
         result.parameters += n;
         tensors.push_back(std::move(t));
     };
-    matrix("token_embd.weight", s.n_embd, n_vocab);
+    matrix("token_embd.weight", s.n_embd, n_vocab, o.type);
     for (int64_t l = 0; l < s.n_layers; ++l) {
         const std::string blk = "blk." + std::to_string(l) + ".";
         norm(blk + "attn_norm.weight", s.n_embd);
-        matrix(blk + "attn_q.weight", s.n_embd, s.n_embd);
-        matrix(blk + "attn_k.weight", s.n_embd, kv_dim);
-        matrix(blk + "attn_v.weight", s.n_embd, kv_dim);
-        matrix(blk + "attn_output.weight", s.n_embd, s.n_embd);
+        matrix(blk + "attn_q.weight", s.n_embd, s.n_embd, o.type);
+        matrix(blk + "attn_k.weight", s.n_embd, kv_dim, o.type);
+        matrix(blk + "attn_v.weight", s.n_embd, kv_dim, o.type);
+        matrix(blk + "attn_output.weight", s.n_embd, s.n_embd, o.type);
         norm(blk + "ffn_norm.weight", s.n_embd);
-        matrix(blk + "ffn_gate.weight", s.n_embd, s.n_ff);
-        matrix(blk + "ffn_up.weight", s.n_embd, s.n_ff);
-        matrix(blk + "ffn_down.weight", s.n_ff, s.n_embd);
+        matrix(blk + "ffn_gate.weight", s.n_embd, s.n_ff, o.type);
+        matrix(blk + "ffn_up.weight", s.n_embd, s.n_ff, o.type);
+        matrix(blk + "ffn_down.weight", s.n_ff, s.n_embd, o.type);
     }
     norm("output_norm.weight", s.n_embd);
-    matrix("output.weight", s.n_embd, n_vocab);
+    // As llama-quantize does: the output head keeps more bits (Q6_K) under 2- to 5-bit types.
+    matrix("output.weight", s.n_embd, n_vocab,
+           o.uniform_output ? o.type : compress::fallback_type(compress::output_type_for(o.type), s.n_embd));
 
     gguf::WriteOptions wo;
     wo.refuse_overwrite_of = o.vocab_path;

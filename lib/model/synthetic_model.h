@@ -23,6 +23,7 @@ struct SynthOptions {
     SyntheticShape shape;
     quant::TypeId type = quant::TypeId::F32;  // of every 2-D weight; norms stay F32
     uint64_t seed = 1;
+    bool uniform_output = false;  // else output.weight is typed as llama-quantize would
     std::function<void(size_t done, size_t total)> progress;
 };
 

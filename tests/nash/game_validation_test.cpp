@@ -117,3 +117,20 @@ TEST_CASE("malformed games are rejected with a message", "[nash]") {
     options.initial = {0, 1};
     require_usage_error([&] { solve_equilibrium(game, options); }, "2 strategies for 3 players");
 }
+
+TEST_CASE("a game without players or neighbours is trivially at equilibrium", "[nash]") {
+    const SolveReport empty = solve_equilibrium(GameBuilder().build());
+    CHECK(empty.converged);
+    CHECK(empty.sweeps == 1);
+    CHECK(empty.strategy.empty());
+    CHECK(empty.check.is_equilibrium);
+    CHECK(empty.check.player == -1);
+
+    GameBuilder loners;
+    loners.add_player({3.0, 1.0, 2.0});
+    loners.add_player({0.0, 0.0});
+    const SolveReport report = solve_equilibrium(loners.build());
+    CHECK(report.strategy == Profile{1, 0});  // cheapest; ties to the lowest index
+    CHECK(report.moves == 0);
+    CHECK(report.potential == 1.0);
+}
