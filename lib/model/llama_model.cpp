@@ -131,9 +131,9 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, b
         const LlamaLayer& L = model_.layers_[size_t(l)];
         for (int64_t t = 0; t < n; ++t)
             rms_norm(&x_[size_t(t * d)], L.attn_norm, &xb_[size_t(t * d)], d, c.rms_epsilon);
-        kernels::matmul(L.wq, xb_.data(), n, q_.data());
-        kernels::matmul(L.wk, xb_.data(), n, k_.data());
-        kernels::matmul(L.wv, xb_.data(), n, v_.data());
+        observed_matmul(observer_, L.wq, xb_.data(), n, q_.data());
+        observed_matmul(observer_, L.wk, xb_.data(), n, k_.data());
+        observed_matmul(observer_, L.wv, xb_.data(), n, v_.data());
         for (int64_t t = 0; t < n; ++t) {
             const int64_t pos = n_past_ + t;
             rope_normal(&q_[size_t(t * d)], c.n_heads, c.head_dim, c.n_rot, pos, c.rope_freq_base);
@@ -141,12 +141,12 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, b
             store_kv(l, pos, &k_[size_t(t * kv)], &v_[size_t(t * kv)]);
         }
         attention(l, n);
-        kernels::matmul(L.wo, att_.data(), n, tmp_.data());
+        observed_matmul(observer_, L.wo, att_.data(), n, tmp_.data());
         add_in_place(x_.data(), tmp_.data(), n * d);
 
         for (int64_t t = 0; t < n; ++t)
             rms_norm(&x_[size_t(t * d)], L.ffn_norm, &xb_[size_t(t * d)], d, c.rms_epsilon);
-        L.ffn->forward(xb_.data(), n, tmp_.data());
+        L.ffn->forward(xb_.data(), n, tmp_.data(), observer_);
         add_in_place(x_.data(), tmp_.data(), n * d);
     }
     n_past_ += n;
@@ -158,7 +158,7 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, b
         rms_norm(&x_[size_t(t * d)], model_.output_norm_, &xb_[size_t((t - first) * d)], d, c.rms_epsilon);
     const size_t offset = logits_.size();
     logits_.resize(offset + size_t(rows * c.n_vocab));
-    kernels::matmul(model_.output_, xb_.data(), rows, &logits_[offset]);
+    observed_matmul(observer_, model_.output_, xb_.data(), rows, &logits_[offset]);
 }
 
 namespace {

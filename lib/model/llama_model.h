@@ -13,6 +13,7 @@
 #include "kernels/matmul.h"
 #include "model/feed_forward.h"
 #include "model/llama_config.h"
+#include "model/matmul_observer.h"
 
 namespace dilmodeli::model {
 
@@ -76,6 +77,8 @@ public:
     int threads() const { return threads_; }
     uint64_t kv_cache_bytes() const;
     void reset() { n_past_ = 0; }
+    // Shown the input of every matrix product from now on (null: none). Not owned.
+    void set_observer(MatmulObserver* observer) { observer_ = observer; }
     const LlamaModel& model() const { return model_; }
 
 private:
@@ -93,6 +96,7 @@ private:
     int64_t max_batch_ = 512;
     int64_t n_past_ = 0;
     tbb::task_arena arena_;
+    MatmulObserver* observer_ = nullptr;
 
     KvCacheType kv_type_ = KvCacheType::F32;
     std::vector<float> k_cache_, v_cache_;          // (n_layers, context, kv_dim) when F32
