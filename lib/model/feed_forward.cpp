@@ -10,16 +10,16 @@ namespace dilmodeli::model {
 DenseSwiGlu::DenseSwiGlu(kernels::WeightMatrix gate, kernels::WeightMatrix up, kernels::WeightMatrix down)
     : gate_(gate), up_(up), down_(down) {}
 
-void DenseSwiGlu::forward(const float* x, int64_t n_tokens, float* out, MatmulObserver* observer) {
+void DenseSwiGlu::forward(const float* x, int64_t n_tokens, float* out, const ForwardHooks& hooks, int64_t layer) {
     const size_t n = size_t(n_tokens * gate_.rows);
     if (gate_out_.size() < n) {
         gate_out_.resize(n);
         up_out_.resize(n);
     }
-    observed_matmul(observer, gate_, x, n_tokens, gate_out_.data());
-    observed_matmul(observer, up_, x, n_tokens, up_out_.data());
-    silu_multiply(gate_out_.data(), up_out_.data(), int64_t(n));
-    observed_matmul(observer, down_, gate_out_.data(), n_tokens, out);
+    observed_matmul(hooks, gate_, x, n_tokens, gate_out_.data());
+    observed_matmul(hooks, up_, x, n_tokens, up_out_.data());
+    timed_op(hooks, "ffn_act", layer, n_tokens, [&] { silu_multiply(gate_out_.data(), up_out_.data(), int64_t(n)); });
+    observed_matmul(hooks, down_, gate_out_.data(), n_tokens, out);
 }
 
 uint64_t DenseSwiGlu::weight_bytes_per_token() const {

@@ -16,7 +16,7 @@ class FeedForward {
 public:
     virtual ~FeedForward() = default;
     // out (n_tokens x n_embd) = FFN(x (n_tokens x n_embd)); `out` does not alias `x`.
-    virtual void forward(const float* x, int64_t n_tokens, float* out, MatmulObserver* observer) = 0;
+    virtual void forward(const float* x, int64_t n_tokens, float* out, const ForwardHooks& hooks, int64_t layer) = 0;
     // Bytes of weights one token reads (for roofline estimates).
     virtual uint64_t weight_bytes_per_token() const = 0;
 };
@@ -25,7 +25,7 @@ public:
 class DenseSwiGlu : public FeedForward {
 public:
     DenseSwiGlu(kernels::WeightMatrix gate, kernels::WeightMatrix up, kernels::WeightMatrix down);
-    void forward(const float* x, int64_t n_tokens, float* out, MatmulObserver* observer) override;
+    void forward(const float* x, int64_t n_tokens, float* out, const ForwardHooks& hooks, int64_t layer) override;
     uint64_t weight_bytes_per_token() const override;
 
 private:

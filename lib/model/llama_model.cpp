@@ -125,40 +125,50 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, b
     const LlamaConfig& c = config_;
     const int64_t d = c.n_embd, kv = c.kv_dim();
     ensure_scratch(n);
-    for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(model_.token_embd_, tokens[t], &x_[size_t(t * d)]);
+    timed_op(hooks_, "embedding", -1, n, [&] {
+        for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(model_.token_embd_, tokens[t], &x_[size_t(t * d)]);
+    });
 
     for (int64_t l = 0; l < c.n_layers; ++l) {
         const LlamaLayer& L = model_.layers_[size_t(l)];
-        for (int64_t t = 0; t < n; ++t)
-            rms_norm(&x_[size_t(t * d)], L.attn_norm, &xb_[size_t(t * d)], d, c.rms_epsilon);
-        observed_matmul(observer_, L.wq, xb_.data(), n, q_.data());
-        observed_matmul(observer_, L.wk, xb_.data(), n, k_.data());
-        observed_matmul(observer_, L.wv, xb_.data(), n, v_.data());
-        for (int64_t t = 0; t < n; ++t) {
-            const int64_t pos = n_past_ + t;
-            rope_normal(&q_[size_t(t * d)], c.n_heads, c.head_dim, c.n_rot, pos, c.rope_freq_base);
-            rope_normal(&k_[size_t(t * kv)], c.n_kv_heads, c.head_dim, c.n_rot, pos, c.rope_freq_base);
-            store_kv(l, pos, &k_[size_t(t * kv)], &v_[size_t(t * kv)]);
-        }
-        attention(l, n);
-        observed_matmul(observer_, L.wo, att_.data(), n, tmp_.data());
-        add_in_place(x_.data(), tmp_.data(), n * d);
+        timed_op(hooks_, "attn_norm", l, n, [&] {
+            for (int64_t t = 0; t < n; ++t)
+                rms_norm(&x_[size_t(t * d)], L.attn_norm, &xb_[size_t(t * d)], d, c.rms_epsilon);
+        });
+        observed_matmul(hooks_, L.wq, xb_.data(), n, q_.data());
+        observed_matmul(hooks_, L.wk, xb_.data(), n, k_.data());
+        observed_matmul(hooks_, L.wv, xb_.data(), n, v_.data());
+        timed_op(hooks_, "rope", l, n, [&] {
+            for (int64_t t = 0; t < n; ++t) {
+                const int64_t pos = n_past_ + t;
+                rope_normal(&q_[size_t(t * d)], c.n_heads, c.head_dim, c.n_rot, pos, c.rope_freq_base);
+                rope_normal(&k_[size_t(t * kv)], c.n_kv_heads, c.head_dim, c.n_rot, pos, c.rope_freq_base);
+                store_kv(l, pos, &k_[size_t(t * kv)], &v_[size_t(t * kv)]);
+            }
+        });
+        timed_op(hooks_, "attention", l, n, [&] { attention(l, n); });
+        observed_matmul(hooks_, L.wo, att_.data(), n, tmp_.data());
+        timed_op(hooks_, "residual", l, n, [&] { add_in_place(x_.data(), tmp_.data(), n * d); });
 
-        for (int64_t t = 0; t < n; ++t)
-            rms_norm(&x_[size_t(t * d)], L.ffn_norm, &xb_[size_t(t * d)], d, c.rms_epsilon);
-        L.ffn->forward(xb_.data(), n, tmp_.data(), observer_);
-        add_in_place(x_.data(), tmp_.data(), n * d);
+        timed_op(hooks_, "ffn_norm", l, n, [&] {
+            for (int64_t t = 0; t < n; ++t)
+                rms_norm(&x_[size_t(t * d)], L.ffn_norm, &xb_[size_t(t * d)], d, c.rms_epsilon);
+        });
+        L.ffn->forward(xb_.data(), n, tmp_.data(), hooks_, l);
+        timed_op(hooks_, "residual", l, n, [&] { add_in_place(x_.data(), tmp_.data(), n * d); });
     }
     n_past_ += n;
 
     if (!want_logits) return;
     const int64_t first = all_logits ? 0 : n - 1;
     const int64_t rows = n - first;
-    for (int64_t t = first; t < n; ++t)
-        rms_norm(&x_[size_t(t * d)], model_.output_norm_, &xb_[size_t((t - first) * d)], d, c.rms_epsilon);
+    timed_op(hooks_, "output_norm", -1, rows, [&] {
+        for (int64_t t = first; t < n; ++t)
+            rms_norm(&x_[size_t(t * d)], model_.output_norm_, &xb_[size_t((t - first) * d)], d, c.rms_epsilon);
+    });
     const size_t offset = logits_.size();
     logits_.resize(offset + size_t(rows * c.n_vocab));
-    observed_matmul(observer_, model_.output_, xb_.data(), rows, &logits_[offset]);
+    observed_matmul(hooks_, model_.output_, xb_.data(), rows, &logits_[offset]);
 }
 
 namespace {

@@ -78,7 +78,9 @@ public:
     uint64_t kv_cache_bytes() const;
     void reset() { n_past_ = 0; }
     // Shown the input of every matrix product from now on (null: none). Not owned.
-    void set_observer(MatmulObserver* observer) { observer_ = observer; }
+    void set_observer(MatmulObserver* observer) { hooks_.observer = observer; }
+    // Told the duration of every op from now on (null: none). Not owned.
+    void set_timer(OpTimer* timer) { hooks_.timer = timer; }
     const LlamaModel& model() const { return model_; }
 
 private:
@@ -96,7 +98,7 @@ private:
     int64_t max_batch_ = 512;
     int64_t n_past_ = 0;
     tbb::task_arena arena_;
-    MatmulObserver* observer_ = nullptr;
+    ForwardHooks hooks_;
 
     KvCacheType kv_type_ = KvCacheType::F32;
     std::vector<float> k_cache_, v_cache_;          // (n_layers, context, kv_dim) when F32

@@ -14,11 +14,48 @@ public:
     virtual void on_matmul_input(const kernels::WeightMatrix& w, const float* x, int64_t n_tokens) = 0;
 };
 
-// kernels::matmul, shown to `observer` first when there is one.
-inline void observed_matmul(MatmulObserver* observer, const kernels::WeightMatrix& w, const float* x,
+// Timing of the forward pass, op by op, for `profile`. Only called when set, so a session
+// without a timer pays nothing.
+class OpTimer {
+public:
+    virtual ~OpTimer() = default;
+    // One matrix product (identify the weight by w.data).
+    virtual void on_matmul(const kernels::WeightMatrix& w, int64_t n_tokens, double seconds) = 0;
+    // Any other op: "embedding", "attn_norm", "rope" (with the KV-cache store), "attention", "residual",
+    // "ffn_norm", "ffn_act", "output_norm"; layer -1 outside the blocks.
+    virtual void on_op(const char* op, int64_t layer, int64_t n_tokens, double seconds) = 0;
+};
+
+struct ForwardHooks {
+    MatmulObserver* observer = nullptr;
+    OpTimer* timer = nullptr;
+};
+
+double seconds_now();
+
+// kernels::matmul, shown to the observer first and timed, when there are hooks.
+inline void observed_matmul(const ForwardHooks& hooks, const kernels::WeightMatrix& w, const float* x,
                             int64_t n_tokens, float* y) {
-    if (observer) observer->on_matmul_input(w, x, n_tokens);
+    if (hooks.observer) hooks.observer->on_matmul_input(w, x, n_tokens);
+    if (!hooks.timer) {
+        kernels::matmul(w, x, n_tokens, y);
+        return;
+    }
+    const double start = seconds_now();
     kernels::matmul(w, x, n_tokens, y);
+    hooks.timer->on_matmul(w, n_tokens, seconds_now() - start);
+}
+
+// Times a block of work as op `name` when there is a timer.
+template <typename Work>
+inline void timed_op(const ForwardHooks& hooks, const char* name, int64_t layer, int64_t n_tokens, Work&& work) {
+    if (!hooks.timer) {
+        work();
+        return;
+    }
+    const double start = seconds_now();
+    work();
+    hooks.timer->on_op(name, layer, n_tokens, seconds_now() - start);
 }
 
 }  // namespace dilmodeli::model

@@ -99,6 +99,18 @@ double tolerance(const std::vector<float>& w_row, const float* x, int64_t cols, 
     return std::sqrt(norm_w) * std::sqrt(quant_err2) + float_err * (block > 0 ? 2.0 : 1.0) + 1e-30;
 }
 
+// Every instruction set quantizes activations with the same formula (d = max / 127, round to
+// nearest even of x * (1 / d)), so all of them form the same integer block sums; they differ
+// only in the order of float operations. Against the scalar kernels the bound is therefore the
+// float term alone (both sides' rounding, hence the factor 2, and the activation's own rounding
+// relative to x, hence the second factor 2): far tighter than the bound against the reference,
+// so a kernel that mishandles even one block of a 4096-column row fails here.
+double cross_isa_tolerance(const std::vector<float>& w_row, const float* x, int64_t cols) {
+    double abs_dot = 0;
+    for (int64_t i = 0; i < cols; ++i) abs_dot += std::fabs(double(w_row[size_t(i)]) * x[i]);
+    return 4.0 * (double(cols) / 8.0 + 64.0) * std::ldexp(1.0, -24) * abs_dot + 1e-30;
+}
+
 std::vector<const quant::TypeInfo*> quantizable_types() {
     std::vector<const quant::TypeInfo*> types;
     for (const auto& t : quant::all_types())
@@ -138,10 +150,24 @@ TEST_CASE("matmul matches the reference for every type and instruction set", "[k
                     const auto x = random_values(size_t(n_tokens * cols), seed + 7);
                     std::vector<float> expected(size_t(n_tokens * rows));
                     kernels::matmul_reference(q.w, x.data(), n_tokens, expected.data());
+                    kernels::force_isa("scalar");
+                    std::vector<float> scalar(size_t(n_tokens * rows), std::nanf(""));
+                    kernels::matmul(q.w, x.data(), n_tokens, scalar.data());
                     for (const auto& isa : isas) {
                         kernels::force_isa(isa);
                         std::vector<float> y(size_t(n_tokens * rows), std::nanf(""));
                         kernels::matmul(q.w, x.data(), n_tokens, y.data());
+                        for (int64_t t = 0; t < n_tokens; ++t)
+                            for (int64_t r = 0; r < rows; ++r) {
+                                const double tol = cross_isa_tolerance(w_rows[size_t(r)], &x[size_t(t * cols)], cols);
+                                const double got = y[size_t(t * rows + r)], want = scalar[size_t(t * rows + r)];
+                                if (!(std::fabs(got - want) <= tol)) {
+                                    INFO(info->name << " isa " << isa << " vs scalar, rows " << rows << " cols " << cols
+                                                    << " tokens " << n_tokens << " at r " << r << " t " << t);
+                                    INFO("got " << got << " scalar " << want << " tol " << tol);
+                                    FAIL_CHECK("instruction sets disagree");
+                                }
+                            }
                         for (int64_t t = 0; t < n_tokens; ++t)
                             for (int64_t r = 0; r < rows; ++r) {
                                 const double tol = tolerance(w_rows[size_t(r)], &x[size_t(t * cols)], cols,
