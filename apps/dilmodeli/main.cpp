@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
     dilmodeli::app::add_eval_command(root, action);
     dilmodeli::app::add_synth_command(root, action);
     dilmodeli::app::add_quantize_command(root, action);
+    dilmodeli::app::add_prune_command(root, action);
     dilmodeli::app::add_bench_command(root, action);
 
     try {

@@ -42,10 +42,20 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     ::close(fd);
     if (addr == MAP_FAILED) throw io_error(path, std::string("cannot map: ") + std::strerror(err));
     data_ = static_cast<const uint8_t*>(addr);
+    owns_mapping_ = true;
+}
+
+std::unique_ptr<MappedFile> MappedFile::view(const uint8_t* data, size_t size, const std::string& name) {
+    std::unique_ptr<MappedFile> f(new MappedFile());
+    f->path_ = name;
+    f->data_ = data;
+    f->size_ = size;
+    if (size == 0) throw input_error(name, "file is empty");
+    return f;
 }
 
 MappedFile::~MappedFile() {
-    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+    if (owns_mapping_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 }  // namespace dilmodeli

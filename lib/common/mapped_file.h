@@ -3,6 +3,7 @@
 // copied into the heap.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace dilmodeli {
@@ -11,6 +12,9 @@ class MappedFile {
 public:
     // Throws Error(BadInput) for a missing file, a directory or an empty file, Error(Io) otherwise.
     explicit MappedFile(const std::string& path);
+    // A view of bytes already in memory, named `name` in messages (for fuzzing and tests).
+    // The bytes must outlive the object.
+    static std::unique_ptr<MappedFile> view(const uint8_t* data, size_t size, const std::string& name);
     ~MappedFile();
     MappedFile(const MappedFile&) = delete;
     MappedFile& operator=(const MappedFile&) = delete;
@@ -20,7 +24,9 @@ public:
     const std::string& path() const { return path_; }
 
 private:
+    MappedFile() = default;
     std::string path_;
+    bool owns_mapping_ = false;
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
 };

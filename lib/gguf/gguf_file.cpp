@@ -134,6 +134,13 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
     return file;
 }
 
+std::unique_ptr<GgufFile> GgufFile::from_memory(const uint8_t* data, size_t size, const std::string& name) {
+    std::unique_ptr<GgufFile> file(new GgufFile());
+    file->file_ = MappedFile::view(data, size, name);
+    file->parse();
+    return file;
+}
+
 void GgufFile::parse() {
     const std::string& path = file_->path();
     Cursor in(path, file_->data(), file_->size());

@@ -37,6 +37,8 @@ class GgufFile {
 public:
     // Maps and validates `path`; throws Error(BadInput) for anything malformed or unsupported.
     static std::unique_ptr<GgufFile> open(const std::string& path);
+    // The same for bytes in memory (they must outlive the result); `name` stands for the path.
+    static std::unique_ptr<GgufFile> from_memory(const uint8_t* data, size_t size, const std::string& name);
 
     const std::string& path() const { return file_->path(); }
     uint32_t version() const { return version_; }

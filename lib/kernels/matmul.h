@@ -31,6 +31,7 @@ struct WeightMatrix {
 // y (n_tokens x w.rows, row-major) = x (n_tokens x w.cols, row-major) * w^T.
 // Parallel over output rows (and tokens for large batches) with TBB; call it inside a
 // tbb::task_arena to bound the threads. Results do not depend on the number of threads.
+// y must not overlap x.
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y);
 
 // Row r of w converted to float (embedding lookup).
@@ -40,7 +41,8 @@ void dequantize_row(const WeightMatrix& w, int64_t r, float* out);
 void matmul_reference(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y);
 
 // Instruction sets compiled in and supported by this CPU, best first (e.g. {"avx512",
-// "avx2", "scalar"}); the first is used unless force_isa() chose another.
+// "avx2", "scalar"}); the first is used unless force_isa() or the environment variable
+// DILMODELI_ISA (read once, at the first product) chose another.
 std::vector<std::string> available_isas();
 std::string active_isa();
 // For tests and benchmarks: use the named ISA from now on (must be in available_isas()).
