@@ -3,6 +3,9 @@
 // with (lib/CMakeLists.txt), so one binary runs everywhere. Missing rows of a table fall back to
 // the scalar table's (kernel and activation format together).
 #include <atomic>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#endif
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -24,9 +27,14 @@ struct Registry {
 };
 
 #if defined(__x86_64__) || defined(_M_X64)
+// F16C is CPUID leaf 1, ECX bit 29; clang 14's __builtin_cpu_supports has no name for it.
+bool cpu_has_f16c() {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+}
 bool cpu_has_avx2() {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c() &&
            __builtin_cpu_supports("bmi2");
 }
 bool cpu_has_avx512() {

@@ -40,6 +40,7 @@ template <typename W>
 struct FloatKernel {
     template <int R, int T>
     static void run(const GemmArgs& g, int64_t r0, int64_t t0) {
+        const size_t prefetch = prefetch_offset(g.w_stride, R);
         const uint8_t* w[R];
         const float* x[T];
         for (int r = 0; r < R; ++r) w[r] = g.w + size_t(r0 + r) * g.w_stride;
@@ -52,7 +53,7 @@ struct FloatKernel {
             Batch wv[R];
             for (int r = 0; r < R; ++r) {
                 if ((i * W::kBytes) % 64 == 0)  // the next row tile, one line at a time
-                    _mm_prefetch(reinterpret_cast<const char*>(w[r] + i * W::kBytes + 4 * g.w_stride), _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(w[r] + i * W::kBytes + prefetch), _MM_HINT_T0);
                 wv[r] = W::load(w[r] + i * W::kBytes);
             }
             for (int t = 0; t < T; ++t) {

@@ -110,6 +110,7 @@ template <typename W>
 struct SuperKernel {
     template <int R, int T>
     static void run(const GemmArgs& g, int64_t r0, int64_t t0) {
+        const size_t prefetch = prefetch_offset(g.w_stride, R);
         const int64_t nb = g.n / 256;
         const Q8BlockK* a0[T];
         for (int t = 0; t < T; ++t) a0[t] = reinterpret_cast<const Q8BlockK*>(g.act + size_t(t0 + t) * g.act_stride);
@@ -122,7 +123,7 @@ struct SuperKernel {
             for (int r = 0; r < R; ++r) {
                 const uint8_t* block = g.w + size_t(r0 + r) * g.w_stride + size_t(b) * sizeof(typename W::Block);
                 for (size_t line = 0; line < sizeof(typename W::Block); line += 64)
-                    _mm_prefetch(reinterpret_cast<const char*>(block + 4 * g.w_stride + line), _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(block + prefetch + line), _MM_HINT_T0);
                 W::template row<T>(*reinterpret_cast<const typename W::Block*>(block), a, acc[r]);
             }
         }

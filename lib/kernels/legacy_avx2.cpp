@@ -181,6 +181,7 @@ template <typename W>
 struct BlockKernel {
     template <int R, int T>
     static void run(const GemmArgs& g, int64_t r0, int64_t t0) {
+        const size_t prefetch = prefetch_offset(g.w_stride, R);
         const int64_t nb = g.n / 32;
         const typename W::Block* w[R];
         const Q8Block32* a[T];
@@ -196,7 +197,7 @@ struct BlockKernel {
         for (int64_t b = 0; b < nb; ++b) {
             Unpacked u[R];
             for (int r = 0; r < R; ++r) {
-                _mm_prefetch(reinterpret_cast<const char*>(&w[r][b]) + 4 * g.w_stride, _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(&w[r][b]) + prefetch, _MM_HINT_T0);
                 u[r] = W::unpack(w[r][b]);
             }
             for (int t = 0; t < T; ++t) {

@@ -141,10 +141,7 @@ struct GroupKernel {
     template <int R, int T>
     static void run(const GemmArgs& g, int64_t r0, int64_t t0) {
         constexpr int kGroupBytes = 16 * W::kBlockBytes;
-        // The same group of a row tile at least 8 KiB ahead: hardware prefetchers lose track of
-        // four interleaved streams, so fetch them explicitly (prefetches never fault).
-        const size_t tile_bytes = 4 * g.w_stride;
-        const size_t prefetch = tile_bytes * ((size_t(8192) + tile_bytes - 1) / tile_bytes);
+        const size_t prefetch = prefetch_offset(g.w_stride, R);
         const int64_t nb = g.n / 32, ng = (nb + 15) / 16;
         const Q8Group16* a[T];
         for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const Q8Group16*>(g.act + size_t(t0 + t) * g.act_stride);

@@ -57,6 +57,14 @@ inline uint32_t load_u32(const uint8_t* p) {
 
 inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+// How far ahead kernels prefetch weights: the same position in the row tile at least 8 KiB
+// further on. Hardware prefetchers lose track of a tile's interleaved row streams; software
+// prefetches never fault, so running past the matrix is harmless.
+inline size_t prefetch_offset(size_t row_stride, int tile_rows) {
+    const size_t tile_bytes = size_t(tile_rows) * row_stride;
+    return tile_bytes == 0 ? 0 : tile_bytes * ((size_t(8192) + tile_bytes - 1) / tile_bytes);
+}
+
 // Runs Kernel::run<R, T>(g, r0, t0) over the output in tiles of at most MaxR rows x MaxT
 // tokens: token tiles outside (their activations stay in L1), row tiles inside.
 template <typename Kernel, int R>
@@ -69,13 +77,13 @@ void run_tile(const GemmArgs& g, int64_t r0, int64_t t0, int64_t nt) {
     }
 }
 
-template <typename Kernel, int MaxT = 4>
+template <typename Kernel, int MaxT = 4, int MaxR = 4>
 void run_tiles(const GemmArgs& g) {
-    static_assert(MaxT >= 1 && MaxT <= 4, "token tiles of 1..4");
+    static_assert(MaxT >= 1 && MaxT <= 4 && MaxR >= 1 && MaxR <= 4, "tiles of 1..4 x 1..4");
     for (int64_t t0 = 0; t0 < g.nt; t0 += MaxT) {
         const int64_t nt = min_i64(MaxT, g.nt - t0);
-        for (int64_t r0 = 0; r0 < g.nr; r0 += 4) {
-            switch (min_i64(4, g.nr - r0)) {
+        for (int64_t r0 = 0; r0 < g.nr; r0 += MaxR) {
+            switch (min_i64(MaxR, g.nr - r0)) {
                 case 1: run_tile<Kernel, 1>(g, r0, t0, nt); break;
                 case 2: run_tile<Kernel, 2>(g, r0, t0, nt); break;
                 case 3: run_tile<Kernel, 3>(g, r0, t0, nt); break;
