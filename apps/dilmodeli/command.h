@@ -22,6 +22,9 @@ void add_synth_command(CLI::App& root, Action& action);
 void add_bench_command(CLI::App& root, Action& action);
 void add_quantize_command(CLI::App& root, Action& action);
 void add_prune_command(CLI::App& root, Action& action);
+void add_profile_command(CLI::App& root, Action& action);
+void add_moefy_command(CLI::App& root, Action& action);
+void add_route_bench_command(CLI::App& root, Action& action);
 
 // The model file used when -m is not given.
 constexpr const char* kDefaultModelPath = "models/default.gguf";

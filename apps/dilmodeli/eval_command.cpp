@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "command.h"
+#include "moe/moe_feed_forward.h"
 #include "common/error.h"
 #include "common/mapped_file.h"
 #include "model/llama_model.h"
@@ -22,6 +23,7 @@ void add_eval_command(CLI::App& root, Action& action) {
         int threads = 0;
         bool json = false;
         std::string kv_type = "f32";
+        std::string router = "topk";
     };
     auto o = std::make_shared<Options>();
     CLI::App* cmd = root.add_subcommand(
@@ -31,6 +33,7 @@ void add_eval_command(CLI::App& root, Action& action) {
     cmd->add_option("-c,--ctx", o->ctx, "Tokens per chunk; the second half of each is scored")->capture_default_str();
     cmd->add_option("--chunks", o->chunks, "Stop after this many chunks (default: all)");
     cmd->add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
+    cmd->add_option("--router", o->router, "MoE router: topk, capacity, bias or nash (MoE models)")->capture_default_str();
     cmd->add_option("--kv-type", o->kv_type, "KV cache element type: f32 or f16")->capture_default_str();
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &action] {
@@ -39,6 +42,7 @@ void add_eval_command(CLI::App& root, Action& action) {
             if (o->chunks < 0) throw usage_error("--chunks must not be negative");
             if (o->threads < 0) throw usage_error("--threads must be positive");
             auto model = model::LlamaModel::load(o->model);
+            moe::use_router(model->file(), o->router);
             auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
             MappedFile text(o->text_file);
             auto start = std::chrono::steady_clock::now();

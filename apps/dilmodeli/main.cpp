@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
     dilmodeli::app::add_quantize_command(root, action);
     dilmodeli::app::add_prune_command(root, action);
     dilmodeli::app::add_bench_command(root, action);
+    dilmodeli::app::add_profile_command(root, action);
+    dilmodeli::app::add_moefy_command(root, action);
+    dilmodeli::app::add_route_bench_command(root, action);
 
     try {
         root.parse(argc, argv);

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "command.h"
+#include "moe/moe_feed_forward.h"
 #include "common/error.h"
 #include "common/cpu_info.h"
 #include "model/generation.h"
@@ -23,6 +24,7 @@ void add_run_command(CLI::App& root, Action& action) {
         bool ignore_eos = false;
         bool json = false;
         std::string kv_type = "f32";
+        std::string router = "topk";
     };
     auto o = std::make_shared<Options>();
     CLI::App* cmd = root.add_subcommand("run", "Generate text from a prompt, streamed to stdout");
@@ -38,6 +40,7 @@ void add_run_command(CLI::App& root, Action& action) {
     cmd->add_option("--seed", o->generation.sampler.seed, "Random seed (default: random, reported in --json)");
     cmd->add_option("-t,--threads", o->session.threads, "Threads (default: physical cores)");
     cmd->add_option("-c,--ctx", o->session.context, "Context length (default: the model's)");
+    cmd->add_option("--router", o->router, "MoE router: topk, capacity, bias or nash (MoE models)")->capture_default_str();
     cmd->add_option("--kv-type", o->kv_type, "KV cache element type: f32 or f16")->capture_default_str();
     cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating after the end-of-text token");
     cmd->add_flag("--json", o->json, "Print one JSON object at the end instead of streaming text");
@@ -55,6 +58,7 @@ void add_run_command(CLI::App& root, Action& action) {
 
             auto load_start = std::chrono::steady_clock::now();
             auto model = model::LlamaModel::load(o->model);
+            moe::use_router(model->file(), o->router);
             auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
             model::Session session(*model, o->session);
             const double load_ms =

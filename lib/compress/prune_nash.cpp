@@ -14,29 +14,27 @@
 namespace dilmodeli::compress {
 namespace {
 
-constexpr int32_t kKeep = 0, kPrune = 1;
-
-// What `player` loses by switching away from its strategy in `profile` (>= 0 at equilibrium,
-// up to the tolerance).
-double switching_loss(const nash::Game& game, const nash::Profile& profile, int32_t player, double price) {
-    double cost[2];
-    nash::strategy_costs(game, profile.data(), nullptr, player, price, cost);
-    const int32_t now = profile[size_t(player)];
-    return cost[1 - now] - cost[now];
+// What `player` loses by moving from its strategy in `profile` to `to`.
+double move_loss(const nash::Game& game, const nash::Profile& profile, int32_t player, int32_t to, double price,
+                 std::vector<double>& scratch) {
+    scratch.resize(size_t(game.num_strategies(player)));
+    nash::strategy_costs(game, profile.data(), nullptr, player, price, scratch.data());
+    return scratch[size_t(to)] - scratch[size_t(profile[size_t(player)])];
 }
 
-// Players of `candidates` ordered by how little switching costs them (ties to the lower index).
-std::vector<int32_t> cheapest_switches(const nash::Game& game, const nash::Profile& profile, double price,
-                                       std::vector<int32_t> candidates) {
-    std::vector<double> loss(candidates.size());
-    for (size_t i = 0; i < candidates.size(); ++i) loss[i] = switching_loss(game, profile, candidates[i], price);
-    std::vector<size_t> order(candidates.size());
+// `moves` (player, target strategy) ordered by how little they cost (ties to the lower player).
+std::vector<std::pair<int32_t, int32_t>> cheapest_moves(const nash::Game& game, const nash::Profile& profile,
+                                                        double price, std::vector<std::pair<int32_t, int32_t>> moves) {
+    std::vector<double> loss(moves.size()), scratch;
+    for (size_t i = 0; i < moves.size(); ++i)
+        loss[i] = move_loss(game, profile, moves[i].first, moves[i].second, price, scratch);
+    std::vector<size_t> order(moves.size());
     std::iota(order.begin(), order.end(), size_t(0));
     std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
-        return loss[x] != loss[y] ? loss[x] < loss[y] : candidates[x] < candidates[y];
+        return loss[x] != loss[y] ? loss[x] < loss[y] : moves[x].first < moves[y].first;
     });
-    std::vector<int32_t> out(candidates.size());
-    for (size_t i = 0; i < order.size(); ++i) out[i] = candidates[order[i]];
+    std::vector<std::pair<int32_t, int32_t>> out(moves.size());
+    for (size_t i = 0; i < order.size(); ++i) out[i] = moves[order[i]];
     return out;
 }
 
@@ -44,19 +42,29 @@ std::vector<int32_t> cheapest_switches(const nash::Game& game, const nash::Profi
 
 BlockGameResult solve_block_game(const BlockGame& g, double budget_bytes, int32_t max_neighbours,
                                  const GroupWidths& widths) {
-    const size_t n = g.saliency.size();
-    if (g.bytes.size() != n || g.group.size() != n) throw usage_error("nash pruning: inconsistent block game");
+    const int32_t n = g.players(), levels = g.levels, strategies = levels + 1;
+    if (levels < 1 || g.cost.size() != size_t(n) * size_t(strategies) || g.bytes.size() != g.cost.size())
+        throw usage_error("nash pruning: inconsistent block game");
+    if (widths && levels != 1) throw usage_error("nash pruning: widths need keep/prune players");
     double mean = 0;
-    for (double s : g.saliency) mean += s;
+    for (int32_t i = 0; i < n; ++i) mean += g.whole(i);
     mean = n > 0 && mean > 0 ? mean / double(n) : 1.0;
 
     nash::GameBuilder builder(std::max<int32_t>(max_neighbours, 0));
-    for (size_t i = 0; i < n; ++i) {
-        const int32_t p = builder.add_player({0.0, g.saliency[i] / mean});
-        builder.set_bytes(p, {g.bytes[i], 0.0});
+    std::vector<double> cost(static_cast<size_t>(strategies)), bytes(static_cast<size_t>(strategies));
+    for (int32_t i = 0; i < n; ++i) {
+        for (int32_t l = 0; l < strategies; ++l) {
+            cost[size_t(l)] = g.cost[size_t(i) * size_t(strategies) + size_t(l)] / mean;
+            bytes[size_t(l)] = g.bytes[size_t(i) * size_t(strategies) + size_t(l)];
+        }
+        builder.set_bytes(builder.add_player(cost), bytes);
     }
-    // Edges without a pair term share one table; the others get their own 2x2 table.
-    const int32_t disagreement = builder.add_kernel(2, {0.0, 1.0, 1.0, 0.0});
+    // |a - b| / L for cohesion-only edges (shared); edges with a pair term get their own table.
+    std::vector<double> distance(size_t(strategies) * size_t(strategies));
+    for (int32_t a = 0; a < strategies; ++a)
+        for (int32_t b = 0; b < strategies; ++b)
+            distance[size_t(a * strategies + b)] = double(std::abs(a - b)) / double(levels);
+    const int32_t disagreement = builder.add_kernel(strategies, distance);
     int64_t edges = 0;
     for (const BlockGame::Edge& e : g.edges) {
         const double cohesion = e.cohesion / mean, pair = e.pair / mean;
@@ -64,19 +72,21 @@ BlockGameResult solve_block_game(const BlockGame& g, double budget_bytes, int32_
         if (pair == 0) {
             builder.add_edge(e.a, e.b, disagreement, cohesion);
         } else {
-            builder.add_edge(e.a, e.b, builder.add_kernel(2, {0.0, cohesion, cohesion, pair}), 1.0);
+            std::vector<double> table(distance.size());
+            for (size_t t = 0; t < table.size(); ++t) table[t] = cohesion * distance[t];
+            table.back() += pair;
+            builder.add_edge(e.a, e.b, builder.add_kernel(strategies, table), 1.0);
         }
         ++edges;
     }
     const nash::Game game = builder.build();
 
-    nash::BudgetOptions options;
-    const nash::BudgetReport solved = nash::solve_with_budget(game, budget_bytes, options);
+    const nash::BudgetReport solved = nash::solve_with_budget(game, budget_bytes, nash::BudgetOptions{});
     const nash::SolveReport& eq = solved.equilibrium;
 
     BlockGameResult result;
     NashGameSummary& s = result.summary;
-    s.players = int32_t(n);
+    s.players = n;
     s.edges = edges;
     s.price = solved.price;
     s.solves = solved.solves;
@@ -88,43 +98,47 @@ BlockGameResult solve_block_game(const BlockGame& g, double budget_bytes, int32_
     s.budget_bytes = budget_bytes;
 
     nash::Profile profile = eq.strategy;
+    const nash::Profile at_equilibrium = profile;
     if (widths) {
         // Meet every group's width exactly: switch the players that lose least by it.
         int32_t groups = 0;
         for (int32_t grp : g.group) groups = std::max(groups, grp + 1);
-        std::vector<std::vector<int32_t>> kept(static_cast<size_t>(groups)), pruned(static_cast<size_t>(groups));
-        for (size_t i = 0; i < n; ++i)
-            (profile[i] == kKeep ? kept : pruned)[size_t(g.group[i])].push_back(int32_t(i));
+        std::vector<std::vector<std::pair<int32_t, int32_t>>> to_keep(static_cast<size_t>(groups)),
+            to_prune(static_cast<size_t>(groups));
+        for (int32_t i = 0; i < n; ++i) {
+            if (profile[size_t(i)] == 0)
+                to_prune[size_t(g.group[size_t(i)])].push_back({i, 1});
+            else
+                to_keep[size_t(g.group[size_t(i)])].push_back({i, 0});
+        }
         std::vector<int64_t> counts(static_cast<size_t>(groups));
-        for (int32_t grp = 0; grp < groups; ++grp) counts[size_t(grp)] = int64_t(kept[size_t(grp)].size());
+        for (int32_t grp = 0; grp < groups; ++grp) counts[size_t(grp)] = int64_t(to_prune[size_t(grp)].size());
         const std::vector<int64_t> kept_per_group = widths(counts);
         if (int32_t(kept_per_group.size()) != groups) throw usage_error("nash pruning: a width per group is needed");
-        const nash::Profile at_equilibrium = profile;
         for (int32_t grp = 0; grp < groups; ++grp) {
-            const int64_t want = kept_per_group[size_t(grp)], have = int64_t(kept[size_t(grp)].size());
-            const bool add = have < want;
-            const std::vector<int32_t> order =
-                cheapest_switches(game, at_equilibrium, solved.price, add ? pruned[size_t(grp)] : kept[size_t(grp)]);
+            const int64_t want = kept_per_group[size_t(grp)], have = counts[size_t(grp)];
+            const auto order = cheapest_moves(game, at_equilibrium, solved.price,
+                                              have < want ? to_keep[size_t(grp)] : to_prune[size_t(grp)]);
             const int64_t count = std::min<int64_t>(std::llabs(want - have), int64_t(order.size()));
-            for (int64_t i = 0; i < count; ++i) profile[size_t(order[size_t(i)])] = add ? kKeep : kPrune;
+            for (int64_t i = 0; i < count; ++i) profile[size_t(order[size_t(i)].first)] = order[size_t(i)].second;
             s.adjusted += int32_t(count);
         }
     } else {
-        // Fill what the budget leaves with the players that most want to be kept.
+        // Fill what the budget leaves: one level down for the players that lose least by it.
         double room = budget_bytes - nash::total_bytes(game, profile);
-        std::vector<int32_t> pruned;
-        for (size_t i = 0; i < n; ++i)
-            if (profile[i] == kPrune) pruned.push_back(int32_t(i));
-        for (int32_t p : cheapest_switches(game, profile, solved.price, pruned)) {
-            if (g.bytes[size_t(p)] > room) continue;
-            room -= g.bytes[size_t(p)];
-            profile[size_t(p)] = kKeep;
+        std::vector<std::pair<int32_t, int32_t>> moves;
+        for (int32_t i = 0; i < n; ++i)
+            if (profile[size_t(i)] > 0) moves.push_back({i, profile[size_t(i)] - 1});
+        for (const auto& [player, to] : cheapest_moves(game, at_equilibrium, solved.price, moves)) {
+            const double more = game.bytes(player, to) - game.bytes(player, profile[size_t(player)]);
+            if (more > room) continue;
+            room -= more;
+            profile[size_t(player)] = to;
             ++s.adjusted;
         }
     }
     s.bytes = nash::total_bytes(game, profile);
-    result.pruned.resize(n);
-    for (size_t i = 0; i < n; ++i) result.pruned[i] = uint8_t(profile[i] == kPrune);
+    result.level.assign(profile.begin(), profile.end());
     return result;
 }
 
@@ -155,7 +169,7 @@ void add_strongest_edges(BlockGame& game, int32_t offset, int32_t n, const std::
         for (int64_t e = lists.begin[size_t(a)]; e < lists.begin[size_t(a) + 1]; ++e) {
             const int32_t b = lists.index[size_t(e)];
             if (b <= a) continue;
-            const double sa = game.saliency[size_t(offset + a)], sb = game.saliency[size_t(offset + b)];
+            const double sa = game.whole(offset + a), sb = game.whole(offset + b);
             game.edges.push_back({offset + a, offset + b, cohesion * std::sqrt(std::max(0.0, sa * sb)),
                                   interaction[size_t(a) * size_t(n) + size_t(b)]});
         }

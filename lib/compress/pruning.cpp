@@ -23,6 +23,7 @@ namespace {
 using quant::TypeId;
 
 constexpr int64_t kRunLength = 32;  // unstructured Nash: weights per block
+constexpr int32_t kRunLevels = 8;   // unstructured Nash: a block prunes 0, 1/8, ..., 8/8 of itself
 
 // The attention and FFN matrices of the repeating blocks; embeddings, the output head and the
 // norms are never pruned.
@@ -87,36 +88,51 @@ std::vector<uint8_t> prune_per_row(const std::vector<float>& saliency, int64_t r
     return pruned;
 }
 
-// Unstructured Nash on one tensor: runs of 32 weights of a row are the players; a run's
-// saliency is its Wanda sum over the mean run of its row (rows compete as Wanda's comparison
-// groups do); cohesion with the runs left and right (k >= 2) and above and below (k >= 4).
+// Unstructured Nash on one tensor. The players are runs of 32 weights of a row (the last run
+// of a row may be shorter); a run's strategy is how many of its weights it prunes, in eighths,
+// its least salient first. Saliency is Wanda's, over the row's mean (rows compete as Wanda's
+// comparison groups do, but may give up more or less than the target where their weights
+// differ more). Cohesion with the runs left and right (k >= 2) and above and below (k >= 4).
 std::vector<uint8_t> prune_runs_nash(const std::vector<float>& saliency, int64_t rows, int64_t cols,
                                      size_t element_bytes, double sparsity, const PruneOptions& options,
-                                     double cohesion, NashGameSummary& summary) {
+                                     NashGameSummary& summary) {
     const int64_t runs_per_row = (cols + kRunLength - 1) / kRunLength;
+    const int32_t levels = kRunLevels, strategies = kRunLevels + 1;
+    auto pruned_at = [](int64_t length, int32_t level) { return (length * level + kRunLevels / 2) / kRunLevels; };
     BlockGame game;
-    game.saliency.resize(size_t(rows * runs_per_row));
-    game.bytes.resize(game.saliency.size());
-    game.group.assign(game.saliency.size(), 0);
+    game.levels = levels;
+    const size_t players = size_t(rows * runs_per_row);
+    game.cost.resize(players * size_t(strategies));
+    game.bytes.resize(players * size_t(strategies));
+    game.group.assign(players, 0);
+    std::vector<int32_t> orders(saliency.size());  // per row, run by run: least salient first
     double total_bytes = 0;
     for (int64_t i = 0; i < rows; ++i) {
         const float* s = &saliency[size_t(i * cols)];
         double row_sum = 0;
         for (int64_t j = 0; j < cols; ++j) row_sum += s[j];
-        const double mean_run = row_sum / double(runs_per_row);
+        const double mean = row_sum > 0 ? row_sum / double(cols) : 1.0;
         for (int64_t q = 0; q < runs_per_row; ++q) {
-            const int64_t begin = q * kRunLength, end = std::min(cols, begin + kRunLength);
-            double run = 0;
-            for (int64_t j = begin; j < end; ++j) run += s[j];
-            const size_t p = size_t(i * runs_per_row + q);
-            game.saliency[p] = mean_run > 0 ? run / mean_run : 0.0;
-            game.bytes[p] = double(size_t(end - begin) * element_bytes);
+            const int64_t begin = q * kRunLength, end = std::min(cols, begin + kRunLength), length = end - begin;
+            int32_t* run = &orders[size_t(i * cols + begin)];
+            std::iota(run, run + length, int32_t(begin));
+            std::sort(run, run + length, [s](int32_t a, int32_t b) { return s[a] != s[b] ? s[a] < s[b] : a < b; });
+            const size_t p = size_t(i * runs_per_row + q) * size_t(strategies);
+            double sum = 0;
+            int64_t done = 0;
+            for (int32_t l = 0; l < strategies; ++l) {
+                const int64_t count = pruned_at(length, l);
+                for (; done < count; ++done) sum += double(s[run[done]]) / mean;
+                game.cost[p + size_t(l)] = sum;
+                game.bytes[p + size_t(l)] = double(size_t(length - count) * element_bytes);
+            }
             total_bytes += game.bytes[p];
         }
     }
     const int32_t k = options.neighbours;
+    const double cohesion = options.cohesion;
     auto edge = [&](int64_t a, int64_t b) {
-        const double sa = game.saliency[size_t(a)], sb = game.saliency[size_t(b)];
+        const double sa = game.whole(int32_t(a)), sb = game.whole(int32_t(b));
         game.edges.push_back({int32_t(a), int32_t(b), cohesion * std::sqrt(sa * sb), 0.0});
     };
     if (cohesion > 0)
@@ -130,11 +146,12 @@ std::vector<uint8_t> prune_runs_nash(const std::vector<float>& saliency, int64_t
     summary = result.summary;
     std::vector<uint8_t> pruned(saliency.size(), 0);
     for (int64_t i = 0; i < rows; ++i)
-        for (int64_t q = 0; q < runs_per_row; ++q)
-            if (result.pruned[size_t(i * runs_per_row + q)]) {
-                const int64_t begin = q * kRunLength, end = std::min(cols, begin + kRunLength);
-                std::fill(pruned.begin() + (i * cols + begin), pruned.begin() + (i * cols + end), uint8_t(1));
-            }
+        for (int64_t q = 0; q < runs_per_row; ++q) {
+            const int64_t begin = q * kRunLength, length = std::min(cols, begin + kRunLength) - begin;
+            const int64_t count = pruned_at(length, result.level[size_t(i * runs_per_row + q)]);
+            const int32_t* run = &orders[size_t(i * cols + begin)];
+            for (int64_t j = 0; j < count; ++j) pruned[size_t(i * cols + run[j])] = 1;
+        }
     return pruned;
 }
 
@@ -152,7 +169,6 @@ void merge_game(PruneReport& report, NashGameSummary game) {
 
 std::vector<gguf::TensorToWrite> plan_unstructured(const gguf::GgufFile& input, const PruneOptions& options,
                                                    PruneReport& report) {
-    const double cohesion = options.cohesion;
     std::vector<gguf::TensorToWrite> out = gguf::tensors_as_stored(input);
     for (size_t i = 0; i < input.tensors().size(); ++i) {
         const gguf::TensorInfo& t = input.tensors()[i];
@@ -174,7 +190,7 @@ std::vector<gguf::TensorToWrite> plan_unstructured(const gguf::GgufFile& input, 
         std::vector<float> mean_square;
         if (options.method != PruneMethod::Magnitude) mean_square = mean_square_for(*options.stats, t.name, cols);
         out[i].data = nullptr;
-        out[i].produce = [&t, &options, &report, slot, rows, cols, stats = std::move(mean_square), cohesion](
+        out[i].produce = [&t, &options, &report, slot, rows, cols, stats = std::move(mean_square)](
                              std::vector<uint8_t>& bytes) {
             const std::vector<float> w = tensor_as_floats(t);
             const std::vector<float> saliency =
@@ -183,7 +199,7 @@ std::vector<gguf::TensorToWrite> plan_unstructured(const gguf::GgufFile& input, 
             if (options.method == PruneMethod::Nash) {
                 NashGameSummary summary;
                 pruned = prune_runs_nash(saliency, rows, cols, t.type_info().block_bytes, options.sparsity, options,
-                                         cohesion, summary);
+                                         summary);
                 summary.name = t.name;
                 merge_game(report, std::move(summary));
             } else {
@@ -314,13 +330,10 @@ std::vector<gguf::TensorToWrite> plan_structured(const gguf::GgufFile& input, co
                         interaction[size_t(a * w.width + b)] =
                             a == b ? 0.0 : 2.0 * products[size_t(a * w.width + b)] * g[size_t(a * w.width + b)];
                 }
-                const int32_t offset = int32_t(game.saliency.size());
+                const int32_t offset = game.players();
                 const size_t element = input.require_tensor(blk + "ffn_gate.weight").type_info().block_bytes;
-                for (int64_t c = 0; c < w.width; ++c) {
-                    game.saliency.push_back(std::max(0.0, p.score[size_t(c)]));
-                    game.bytes.push_back(double(3 * w.n_embd) * double(element));
-                    game.group.push_back(int32_t(l));
-                }
+                for (int64_t c = 0; c < w.width; ++c)
+                    game.add_block(std::max(0.0, p.score[size_t(c)]), double(3 * w.n_embd) * double(element), int32_t(l));
                 add_strongest_edges(game, offset, int32_t(w.width), interaction, options.neighbours, options.cohesion);
                 break;
             }
@@ -350,8 +363,8 @@ std::vector<gguf::TensorToWrite> plan_structured(const gguf::GgufFile& input, co
                 BlockGame one;
                 const size_t begin = size_t(std::accumulate(full.begin(), full.begin() + l, int64_t(0)));
                 const size_t end = begin + size_t(full[size_t(l)]);
-                one.saliency.assign(game.saliency.begin() + begin, game.saliency.begin() + end);
-                one.bytes.assign(game.bytes.begin() + begin, game.bytes.begin() + end);
+                one.cost.assign(game.cost.begin() + 2 * begin, game.cost.begin() + 2 * end);
+                one.bytes.assign(game.bytes.begin() + 2 * begin, game.bytes.begin() + 2 * end);
                 one.group.assign(end - begin, 0);
                 for (const BlockGame::Edge& e : game.edges)
                     if (size_t(e.a) >= begin && size_t(e.a) < end)
@@ -361,7 +374,7 @@ std::vector<gguf::TensorToWrite> plan_structured(const gguf::GgufFile& input, co
                 BlockGameResult r = solve_block_game(one, budget, options.neighbours,
                                                      [width](const std::vector<int64_t>&) { return std::vector<int64_t>{width}; });
                 r.summary.name = "blk." + std::to_string(l) + ".ffn";
-                plan[size_t(l)].pruned = std::move(r.pruned);
+                plan[size_t(l)].pruned.assign(r.level.begin(), r.level.end());
                 merge_game(report, std::move(r.summary));
             }
         } else {
@@ -369,14 +382,14 @@ std::vector<gguf::TensorToWrite> plan_structured(const gguf::GgufFile& input, co
             {
                 // The per-layer byte cost of a channel may differ; budget the target fraction.
                 double all = 0;
-                for (double b : game.bytes) all += b;
+                for (int32_t i = 0; i < game.players(); ++i) all += game.bytes[size_t(2 * i)];
                 budget = all * double(total_target) / double(total_full);
             }
             BlockGameResult r = solve_block_game(game, budget, options.neighbours, widths_for);
             r.summary.name = "ffn";
             size_t at = 0;
             for (int64_t l = 0; l < layers; ++l) {
-                plan[size_t(l)].pruned.assign(r.pruned.begin() + at, r.pruned.begin() + at + size_t(full[size_t(l)]));
+                plan[size_t(l)].pruned.assign(r.level.begin() + at, r.level.begin() + at + size_t(full[size_t(l)]));
                 at += size_t(full[size_t(l)]);
             }
             merge_game(report, std::move(r.summary));

@@ -4,6 +4,7 @@
 #include "gguf/gguf_file.h"
 #include "model/ops.h"
 #include "model/weight_binding.h"
+#include "moe/moe_feed_forward.h"
 
 namespace dilmodeli::model {
 
@@ -31,8 +32,7 @@ std::unique_ptr<FeedForward> load_feed_forward(const gguf::GgufFile& file, int64
                                                int64_t n_ff) {
     const std::string blk = "blk." + std::to_string(layer) + ".";
     if (file.find_tensor(blk + "ffn_gate_exps.weight"))
-        throw input_error(file.path(), "mixture-of-experts layers (" + blk +
-                                           "ffn_gate_exps.weight) are not supported yet");
+        return moe::load_moe_feed_forward(file, layer, n_embd, n_ff);
     return std::make_unique<DenseSwiGlu>(bind_matrix(file, blk + "ffn_gate.weight", n_embd, n_ff),
                                          bind_matrix(file, blk + "ffn_up.weight", n_embd, n_ff),
                                          bind_matrix(file, blk + "ffn_down.weight", n_ff, n_embd));

@@ -1,0 +1,62 @@
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "common/error.h"
+#include "moe/moefy.h"
+
+namespace dilmodeli::app {
+
+void add_moefy_command(CLI::App& root, Action& action) {
+    struct Options {
+        std::string input, output;
+        moe::MoefyOptions moefy;
+        bool json = false;
+    };
+    auto o = std::make_shared<Options>();
+    CLI::App* cmd = root.add_subcommand(
+        "moefy", "Split a dense llama's FFNs into experts (MoEfication); writes a llama MoE GGUF llama.cpp loads");
+    cmd->add_option("input", o->input, "Dense llama GGUF")->required();
+    cmd->add_option("output", o->output, "MoE GGUF to write")->required();
+    cmd->add_option("--experts", o->moefy.experts, "Experts per layer (padded with zero channels when they do not "
+                                                   "divide the FFN width)")->capture_default_str();
+    cmd->add_option("--top-k", o->moefy.top_k, "Experts used per token (llama.expert_used_count)")->capture_default_str();
+    cmd->add_option("--calib", o->moefy.calibration_text,
+                    "Calibration text: cluster channels by co-activation (default: by gate weight rows)");
+    cmd->add_option("--calib-tokens", o->moefy.calibration_tokens, "Calibration tokens per layer")->capture_default_str();
+    cmd->add_option("--router-scale", o->moefy.router_scale,
+                    "Router logits = scale * mean gate row of the expert's channels")->capture_default_str();
+    cmd->add_option("--seed", o->moefy.seed, "k-means seed")->capture_default_str();
+    cmd->add_option("-t,--threads", o->moefy.threads, "Threads for calibration (default: physical cores)");
+    cmd->add_flag("--json", o->json, "Print one JSON object");
+    cmd->callback([o, &action] {
+        action = [o] {
+            const moe::MoefyReport r = moe::moefy(o->input, o->output, o->moefy);
+            if (o->json) {
+                print_line(nlohmann::json{{"output", o->output},
+                                          {"layers", r.layers},
+                                          {"experts", r.experts},
+                                          {"top_k", r.top_k},
+                                          {"dense_ff", r.dense_ff},
+                                          {"expert_ff", r.expert_ff},
+                                          {"padding_channels", r.padding_channels},
+                                          {"clustering", r.calibrated ? "activations" : "gate_rows"},
+                                          {"bytes", r.bytes_written}}
+                               .dump(2));
+                return;
+            }
+            char line[512];
+            std::snprintf(line, sizeof line,
+                          "%s: %lld layers, FFN %lld -> %lld experts x %lld channels (%lld padding), top-%lld, "
+                          "clustered by %s, %llu bytes",
+                          o->output.c_str(), static_cast<long long>(r.layers), static_cast<long long>(r.dense_ff),
+                          static_cast<long long>(r.experts), static_cast<long long>(r.expert_ff),
+                          static_cast<long long>(r.padding_channels), static_cast<long long>(r.top_k),
+                          r.calibrated ? "calibration activations" : "gate rows",
+                          static_cast<unsigned long long>(r.bytes_written));
+            print_line(line);
+        };
+    });
+}
+
+}  // namespace dilmodeli::app

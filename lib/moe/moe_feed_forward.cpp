@@ -1,0 +1,277 @@
+#include "moe/moe_feed_forward.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <tbb/parallel_for.h>
+
+#include "common/error.h"
+#include "gguf/gguf_file.h"
+#include "model/ops.h"
+#include "model/weight_binding.h"
+
+namespace dilmodeli::moe {
+
+namespace {
+
+// Alive MoE layers by the file they map.
+std::mutex registry_mutex;
+std::multimap<const gguf::GgufFile*, MoeFeedForward*>& registry() {
+    static std::multimap<const gguf::GgufFile*, MoeFeedForward*> layers;
+    return layers;
+}
+
+std::vector<kernels::WeightMatrix> bind_experts(const gguf::GgufFile& file, const std::string& name, int64_t cols,
+                                                int64_t rows, int64_t n_experts) {
+    const gguf::TensorInfo& t = file.require_tensor(name);
+    if (t.dims.size() != 3 || t.dims[0] != cols || t.dims[1] != rows || t.dims[2] != n_experts)
+        throw input_error(file.path(), "tensor " + name + " has shape " + t.shape_string() + ", expected [" +
+                                           std::to_string(cols) + ", " + std::to_string(rows) + ", " +
+                                           std::to_string(n_experts) + "]");
+    std::vector<kernels::WeightMatrix> experts;
+    for (int64_t e = 0; e < n_experts; ++e) experts.push_back(kernels::WeightMatrix::slice(t, e));
+    return experts;
+}
+
+}  // namespace
+
+BatchRecord make_batch_record(int64_t layer, const Routing& routing, int64_t n_experts) {
+    const int64_t k = routing.k;
+    BatchRecord rec;
+    rec.layer = layer;
+    rec.n_tokens = routing.n_tokens;
+    rec.k = k;
+    rec.load.assign(size_t(n_experts), 0);
+    std::vector<int32_t> best(static_cast<size_t>(k));
+    for (int64_t t = 0; t < routing.n_tokens; ++t) {
+        const float* p = routing.probs.data() + t * n_experts;
+        top_k_indices(p, n_experts, k, best.data());
+        for (int64_t j = 0; j < k; ++j) {
+            rec.mass_top_k += p[best[size_t(j)]];
+            const int32_t e = routing.expert[size_t(t * k + j)];
+            if (e == kDroppedSlot) {
+                ++rec.dropped;
+            } else {
+                rec.mass_kept += p[e];
+                ++rec.load[size_t(e)];
+            }
+        }
+    }
+    return rec;
+}
+
+Combine parse_combine(const std::string& name) {
+    if (name == "softmax") return Combine::softmax;
+    if (name == "uniform") return Combine::uniform;
+    throw usage_error("unknown combine mode '" + name + "' (choose softmax or uniform)");
+}
+
+MoeFeedForward::MoeFeedForward(const gguf::GgufFile* owner, int64_t layer, MoeWeights weights, int64_t experts_used)
+    : owner_(owner), layer_(layer), w_(std::move(weights)), k_(0), router_(make_router("topk")) {
+    if (w_.gate.empty() || w_.gate.size() != w_.up.size() || w_.gate.size() != w_.down.size() ||
+        w_.router.rows != int64_t(w_.gate.size()))
+        throw usage_error("MoE layer " + std::to_string(layer) + ": router rows and expert counts disagree");
+    set_experts_used(experts_used);
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    registry().emplace(owner_, this);
+}
+
+MoeFeedForward::~MoeFeedForward() {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    auto range = registry().equal_range(owner_);
+    for (auto it = range.first; it != range.second; ++it) {
+        if (it->second == this) {
+            registry().erase(it);
+            break;
+        }
+    }
+}
+
+void MoeFeedForward::set_experts_used(int64_t k) {
+    if (k < 1 || k > n_experts())
+        throw usage_error("experts used per token must be in 1.." + std::to_string(n_experts()) + ", got " +
+                          std::to_string(k));
+    k_ = k;
+}
+
+uint64_t MoeFeedForward::expert_bytes() const {
+    const auto& g = w_.gate.front();
+    const auto& u = w_.up.front();
+    const auto& d = w_.down.front();
+    return uint64_t(g.rows) * g.row_bytes + uint64_t(u.rows) * u.row_bytes + uint64_t(d.rows) * d.row_bytes;
+}
+
+uint64_t MoeFeedForward::weight_bytes_per_token() const {
+    uint64_t bytes = uint64_t(w_.router.rows) * w_.router.row_bytes + uint64_t(k_) * expert_bytes();
+    for (const auto* m : {&w_.shared_gate, &w_.shared_up, &w_.shared_down})
+        if (*m) bytes += uint64_t((*m)->rows) * (*m)->row_bytes;
+    return bytes;
+}
+
+void MoeFeedForward::forward(const float* x, int64_t n_tokens, float* out, const model::ForwardHooks& hooks,
+                             int64_t layer) {
+    const int64_t n_exp = n_experts(), embd = n_embd(), k = k_;
+    logits_.resize(size_t(n_tokens * n_exp));
+    model::observed_matmul(hooks, w_.router, x, n_tokens, logits_.data());
+
+    const double route_start = model::seconds_now();
+    router_->route(logits_.data(), n_tokens, n_exp, k, routing_);
+    if (combine_ == Combine::uniform) {
+        for (size_t j = 0; j < routing_.expert.size(); ++j)
+            routing_.weight[j] = routing_.expert[j] == kDroppedSlot ? 0.0f : 1.0f / float(k);
+    }
+    const double route_seconds = model::seconds_now() - route_start;
+
+    const double expert_start = model::seconds_now();
+    execute_experts(x, n_tokens, routing_, out, hooks);
+    if (w_.shared_gate) {
+        const int64_t sff = w_.shared_gate->rows;
+        shared_gate_.resize(size_t(n_tokens * sff));
+        shared_up_.resize(size_t(n_tokens * sff));
+        shared_out_.resize(size_t(n_tokens * embd));
+        model::observed_matmul(hooks, *w_.shared_gate, x, n_tokens, shared_gate_.data());
+        model::observed_matmul(hooks, *w_.shared_up, x, n_tokens, shared_up_.data());
+        model::silu_multiply(shared_gate_.data(), shared_up_.data(), n_tokens * sff);
+        model::observed_matmul(hooks, *w_.shared_down, shared_gate_.data(), n_tokens, shared_out_.data());
+        for (int64_t t = 0; t < n_tokens; ++t) {
+            float scale = 1.0f;
+            if (w_.shared_gate_inp) {
+                double dot = 0;
+                for (int64_t i = 0; i < embd; ++i) dot += double(w_.shared_gate_inp[i]) * x[t * embd + i];
+                scale = float(1.0 / (1.0 + std::exp(-dot)));
+            }
+            for (int64_t i = 0; i < embd; ++i) out[t * embd + i] += scale * shared_out_[size_t(t * embd + i)];
+        }
+    }
+    const double expert_seconds = model::seconds_now() - expert_start;
+    if (hooks.timer) hooks.timer->on_op("ffn_moe_route", layer, n_tokens, route_seconds);
+
+    if (recording_) {
+        BatchRecord rec = make_batch_record(layer_, routing_, n_exp);
+        rec.route_seconds = route_seconds;
+        rec.expert_seconds = expert_seconds;
+        records_.push_back(std::move(rec));
+    }
+}
+
+void MoeFeedForward::execute_experts(const float* x, int64_t n_tokens, const Routing& routing, float* out,
+                                     const model::ForwardHooks& hooks) {
+    const int64_t n_exp = n_experts(), embd = n_embd(), ff = n_ff(), k = routing.k;
+    // Group the slots by expert, tokens in increasing order within each expert.
+    expert_begin_.assign(size_t(n_exp + 1), 0);
+    for (int32_t e : routing.expert)
+        if (e != kDroppedSlot) ++expert_begin_[size_t(e) + 1];
+    for (int64_t e = 0; e < n_exp; ++e) expert_begin_[size_t(e + 1)] += expert_begin_[size_t(e)];
+    const int64_t rows = expert_begin_.back();
+    row_token_.resize(size_t(rows));
+    slot_row_.assign(size_t(n_tokens * k), -1);
+    {
+        std::vector<int64_t> next(expert_begin_.begin(), expert_begin_.end() - 1);
+        for (int64_t t = 0; t < n_tokens; ++t) {
+            for (int64_t j = 0; j < k; ++j) {
+                const int32_t e = routing.expert[size_t(t * k + j)];
+                if (e == kDroppedSlot) continue;
+                const int64_t r = next[size_t(e)]++;
+                row_token_[size_t(r)] = int32_t(t);
+                slot_row_[size_t(t * k + j)] = r;
+            }
+        }
+    }
+    xs_.resize(size_t(rows * embd));
+    gs_.resize(size_t(rows * ff));
+    us_.resize(size_t(rows * ff));
+    ys_.resize(size_t(rows * embd));
+    std::vector<int32_t> active;
+    for (int64_t e = 0; e < n_exp; ++e)
+        if (expert_begin_[size_t(e + 1)] > expert_begin_[size_t(e)]) active.push_back(int32_t(e));
+
+    auto run_expert = [&](int32_t e) {
+        const int64_t begin = expert_begin_[size_t(e)];
+        const int64_t count = expert_begin_[size_t(e) + 1] - begin;
+        float* xe = xs_.data() + begin * embd;
+        for (int64_t r = 0; r < count; ++r)
+            std::copy_n(x + int64_t(row_token_[size_t(begin + r)]) * embd, embd, xe + r * embd);
+        float* ge = gs_.data() + begin * ff;
+        float* ue = us_.data() + begin * ff;
+        model::observed_matmul(hooks, w_.gate[size_t(e)], xe, count, ge);
+        model::observed_matmul(hooks, w_.up[size_t(e)], xe, count, ue);
+        model::silu_multiply(ge, ue, count * ff);
+        model::observed_matmul(hooks, w_.down[size_t(e)], ge, count, ys_.data() + begin * embd);
+    };
+    if (hooks.observer || hooks.timer) {
+        // Observers and timers expect one call at a time.
+        for (int32_t e : active) run_expert(e);
+    } else {
+        tbb::parallel_for(size_t(0), active.size(), [&](size_t i) { run_expert(active[i]); });
+    }
+
+    // Combine in slot order: the same sums whatever the thread count.
+    tbb::parallel_for(int64_t(0), n_tokens, [&](int64_t t) {
+        float* o = out + t * embd;
+        std::fill(o, o + embd, 0.0f);
+        for (int64_t j = 0; j < k; ++j) {
+            const int64_t r = slot_row_[size_t(t * k + j)];
+            if (r < 0) continue;
+            const float w = routing.weight[size_t(t * k + j)];
+            const float* y = ys_.data() + r * embd;
+            for (int64_t i = 0; i < embd; ++i) o[i] += w * y[i];
+        }
+    });
+
+}
+
+std::unique_ptr<MoeFeedForward> load_moe_feed_forward(const gguf::GgufFile& file, int64_t layer, int64_t n_embd,
+                                                      int64_t n_ff) {
+    const std::string blk = "blk." + std::to_string(layer) + ".";
+    const gguf::TensorInfo& router = file.require_tensor(blk + "ffn_gate_inp.weight");
+    if (router.dims.size() != 2 || router.dims[0] != n_embd)
+        throw input_error(file.path(), "tensor " + blk + "ffn_gate_inp.weight has shape " + router.shape_string() +
+                                           ", expected [" + std::to_string(n_embd) + ", n_expert]");
+    const int64_t n_experts = router.dims[1];
+    const int64_t declared = file.get_int_or("llama.expert_count", n_experts);
+    if (declared != n_experts)
+        throw input_error(file.path(), "llama.expert_count is " + std::to_string(declared) + " but " + blk +
+                                           "ffn_gate_inp.weight has " + std::to_string(n_experts) + " experts");
+    const int64_t used = file.get_int_or("llama.expert_used_count", 2);
+    if (used < 1 || used > n_experts)
+        throw input_error(file.path(), "llama.expert_used_count is " + std::to_string(used) + ", expected 1.." +
+                                           std::to_string(n_experts));
+    MoeWeights w;
+    w.router = model::bind_matrix(file, blk + "ffn_gate_inp.weight", n_embd, n_experts);
+    w.gate = bind_experts(file, blk + "ffn_gate_exps.weight", n_embd, n_ff, n_experts);
+    w.up = bind_experts(file, blk + "ffn_up_exps.weight", n_embd, n_ff, n_experts);
+    w.down = bind_experts(file, blk + "ffn_down_exps.weight", n_ff, n_embd, n_experts);
+    if (const auto* shared = file.find_tensor(blk + "ffn_gate_shexp.weight")) {
+        const int64_t sff = shared->dims.size() == 2 ? shared->dims[1] : 0;
+        w.shared_gate = model::bind_matrix(file, blk + "ffn_gate_shexp.weight", n_embd, sff);
+        w.shared_up = model::bind_matrix(file, blk + "ffn_up_shexp.weight", n_embd, sff);
+        w.shared_down = model::bind_matrix(file, blk + "ffn_down_shexp.weight", sff, n_embd);
+        if (const auto* gate_inp = file.find_tensor(blk + "ffn_gate_inp_shexp.weight")) {
+            if (gate_inp->type != quant::TypeId::F32 || gate_inp->n_elements() != n_embd)
+                throw input_error(file.path(), "tensor " + blk + "ffn_gate_inp_shexp.weight must be F32 [" +
+                                                   std::to_string(n_embd) + "]");
+            w.shared_gate_inp = reinterpret_cast<const float*>(gate_inp->data);
+        }
+    }
+    return std::make_unique<MoeFeedForward>(&file, layer, std::move(w), used);
+}
+
+std::vector<MoeFeedForward*> moe_layers(const gguf::GgufFile& file) {
+    std::vector<MoeFeedForward*> layers;
+    {
+        std::lock_guard<std::mutex> lock(registry_mutex);
+        auto range = registry().equal_range(&file);
+        for (auto it = range.first; it != range.second; ++it) layers.push_back(it->second);
+    }
+    std::sort(layers.begin(), layers.end(),
+              [](const MoeFeedForward* a, const MoeFeedForward* b) { return a->layer() < b->layer(); });
+    return layers;
+}
+
+void use_router(const gguf::GgufFile& file, const std::string& name, const RouterOptions& options) {
+    make_router(name, options);  // validates the name even for a dense model
+    for (MoeFeedForward* layer : moe_layers(file)) layer->set_router(make_router(name, options));
+}
+
+}  // namespace dilmodeli::moe
