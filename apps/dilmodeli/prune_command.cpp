@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <tbb/global_control.h>
@@ -14,6 +15,12 @@
 
 namespace dilmodeli::app {
 namespace {
+
+std::string number(double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+}
 
 nlohmann::json game_json(const compress::NashGameSummary& g) {
     return {{"name", g.name},         {"players", g.players},   {"edges", g.edges},
@@ -122,7 +129,7 @@ void add_prune_command(CLI::App& root, Action& action) {
     cmd->callback([o, &action] {
         action = [o] {
             if (!(o->sparsity >= 0 && o->sparsity < 1))
-                throw usage_error("--sparsity " + std::to_string(o->sparsity) + " is outside [0, 1)");
+                throw usage_error("--sparsity " + number(o->sparsity) + " is outside [0, 1)");
             const compress::PruneMethod method = compress::parse_prune_method(o->method);
             const compress::PruneStructure structure = compress::parse_prune_structure(o->structure);
             const compress::FfnWidths widths = compress::parse_ffn_widths(o->widths);

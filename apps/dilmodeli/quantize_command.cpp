@@ -611,7 +611,7 @@ void add_quantize_command(CLI::App& root, Action& action) {
                     "Mixed precision: cost per bit of difference between neighbouring matrices, in units of an "
                     "average matrix's cost at Q3_K")
         ->capture_default_str();
-    cmd->add_option("--types", o->types, "Mixed precision: allowed types (default Q2_K,Q3_K,Q4_0,Q4_K,Q5_K,Q6_K,Q8_0,F16)");
+    cmd->add_option("--types", o->types, "Mixed precision: allowed types (default TQ1_0,Q2_K,Q3_K,Q4_0,Q4_K,Q5_K,Q6_K,Q8_0,F16)");
     cmd->add_flag("--uniform-output", o->uniform_output,
                   "--type: give output.weight the same type (llama.cpp gives it Q6_K for 2- to 5-bit types)");
     cmd->add_option("-t,--threads", o->threads, "Threads (default: all)");

@@ -121,8 +121,8 @@ std::string number(double v) {
 }  // namespace
 
 std::vector<TypeId> default_mixed_types() {
-    return {TypeId::Q2_K, TypeId::Q3_K, TypeId::Q4_0, TypeId::Q4_K,
-            TypeId::Q5_K, TypeId::Q6_K, TypeId::Q8_0, TypeId::F16};
+    return {TypeId::TQ1_0, TypeId::Q2_K, TypeId::Q3_K, TypeId::Q4_0, TypeId::Q4_K,
+            TypeId::Q5_K,  TypeId::Q6_K, TypeId::Q8_0, TypeId::F16};
 }
 
 std::vector<TypeId> parse_type_list(const std::string& list) {

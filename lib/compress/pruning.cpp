@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <sstream>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
@@ -37,6 +38,12 @@ bool is_prunable_name(const std::string& name) {
     for (const char* r : roles)
         if (role == r) return true;
     return false;
+}
+
+std::string format_number(double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
 }
 
 bool is_float_type(TypeId t) { return t == TypeId::F32 || t == TypeId::F16 || t == TypeId::BF16; }
@@ -515,7 +522,7 @@ const char* prune_method_name(PruneMethod method) {
 PruneReport prune_model(const gguf::GgufFile& input, const PruneOptions& options) {
     const auto start = std::chrono::steady_clock::now();
     if (!(options.sparsity >= 0 && options.sparsity < 1))
-        throw usage_error("sparsity " + std::to_string(options.sparsity) + " is outside [0, 1)");
+        throw usage_error("sparsity " + format_number(options.sparsity) + " is outside [0, 1)");
     if (options.output_path.empty()) throw usage_error("no output path for the pruned model");
     if (options.output_path == input.path() || same_file(options.output_path, input.path()))
         throw usage_error(options.output_path + ": output would overwrite the input file; choose another path");
