@@ -4,10 +4,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <optional>
+#include <fcntl.h>
 #include <fstream>
 #include <limits.h>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <spdlog/spdlog.h>
 #include <sstream>
 #include <tbb/global_control.h>
@@ -40,7 +41,7 @@ struct Options {
     int64_t calib_chunks = 32;
     int64_t calib_ctx = 0;
     int64_t sensitivity_chunks = 4;
-    double cohesion = 0.01;
+    double cohesion = 0.001;
     std::string types;
     std::string probes = "Q3_K";
     bool uniform_output = false;
@@ -431,30 +432,28 @@ BudgetRun run_budget(const Options& o, const std::string& input_path, uint64_t t
     if (o.sensitivity_chunks < 0) throw usage_error("--sensitivity-chunks must not be negative");
     std::unique_ptr<model::LlamaModel> model;
     std::unique_ptr<gguf::GgufFile> file;
-    Calibration calibration;
-    if (!o.calib.empty()) {
-        model = model::LlamaModel::load(input_path);
-        calibration = calibrate(*model, o);
-    } else {
-        file = gguf::GgufFile::open(input_path);
-    }
+    if (!o.calib.empty()) model = model::LlamaModel::load(input_path);
+    else file = gguf::GgufFile::open(input_path);
     const gguf::GgufFile& input = model ? model->file() : *file;
 
     BudgetRun run;
     run.requested_bpw = budget_bpw;
-    run.calibration_tokens = calibration.stats.tokens;
     if (target_bytes == 0) {
         const double bytes = std::floor(budget_bpw * double(compress::total_parameters(input)) / 8.0);
         if (!(bytes >= 1) || !std::isfinite(bytes)) throw usage_error("--budget-bpw must be > 0");
         target_bytes = uint64_t(bytes);
     }
-
     compress::MeasureOptions measure;
     if (!o.types.empty()) measure.types = compress::parse_type_list(o.types);
-    if (!o.calib.empty()) {
+    compress::check_target_size(input, measure.types, target_bytes);  // before any long work
+
+    Calibration calibration;
+    if (model) {
+        calibration = calibrate(*model, o);
         measure.stats = &calibration.stats;
         measure.token_counts = &calibration.token_counts;
     }
+    run.calibration_tokens = calibration.stats.tokens;
     measure.progress = progress_bar("(tensor, type) pairs measured");
     spdlog::info("measuring the output error of every matrix in every allowed type");
     run.candidates = compress::measure_candidates(input, measure);
@@ -499,32 +498,49 @@ BudgetRun run_budget(const Options& o, const std::string& input_path, uint64_t t
     return run;
 }
 
-// Removes a file when it goes out of scope (the pruned intermediate of a preset).
-struct RemoveOnExit {
-    std::string path;
-    ~RemoveOnExit() {
-        if (!path.empty()) std::remove(path.c_str());
+// The pruned intermediate of a preset: removed when it goes out of scope, and from the moment
+// it is complete kept only as an open descriptor (/proc/self/fd/N), so that not even an
+// interrupted run leaves it behind.
+class Intermediate {
+public:
+    ~Intermediate() {
+        if (fd_ >= 0) ::close(fd_);
+        if (!path_.empty()) std::remove(path_.c_str());
     }
+    void name(const std::string& path) { path_ = path; }
+    // Opens the finished file and unlinks it; returns the path that still reaches it.
+    std::string detach() {
+        fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) throw io_error(path_, "cannot reopen the pruned model");
+        std::remove(path_.c_str());
+        path_.clear();
+        return "/proc/self/fd/" + std::to_string(fd_);
+    }
+
+private:
+    std::string path_;
+    int fd_ = -1;
 };
 
 void run_preset(const Options& o) {
     const Preset preset = load_preset(o.preset_file.empty() ? find_preset(o.preset) : o.preset_file);
+    if (preset.prune && preset.sparsity > 0 && compress::parse_prune_method(preset.method) != compress::PruneMethod::Magnitude &&
+        o.calib.empty())
+        throw usage_error("preset " + preset.path + " prunes with " + preset.method +
+                          ", which needs calibration text: add --calib TEXT");
+    if (o.output == o.input || same_file(o.output, o.input))
+        throw usage_error(o.output + ": output would overwrite the input file; choose another path");
     spdlog::info("preset {}: {}", preset.path, preset.description);
     Options q = o;
     if (preset.cohesion) q.cohesion = *preset.cohesion;
     nlohmann::json prune_json;
-    RemoveOnExit pruned;
+    Intermediate pruned;
     std::string quantize_input = o.input;
     if (preset.prune && preset.sparsity > 0) {
         const compress::PruneMethod method = compress::parse_prune_method(preset.method);
-        if (method != compress::PruneMethod::Magnitude && o.calib.empty())
-            throw usage_error("preset " + preset.path + " prunes with " + preset.method +
-                              ", which needs calibration text: add --calib TEXT");
-        if (o.output == o.input || same_file(o.output, o.input))
-            throw usage_error(o.output + ": output would overwrite the input file; choose another path");
         compress::PruneOptions options;
-        pruned.path = o.output + ".pruned-" + std::to_string(::getpid()) + ".gguf";
-        options.output_path = pruned.path;
+        options.output_path = o.output + ".pruned-" + std::to_string(::getpid()) + ".gguf";
+        pruned.name(options.output_path);
         options.sparsity = preset.sparsity;
         options.method = method;
         options.structure = compress::parse_prune_structure(preset.structure);
@@ -558,7 +574,9 @@ void run_preset(const Options& o) {
                       {"structure", preset.structure},         {"achieved_sparsity", report.achieved_sparsity},
                       {"ffn_widths", report.ffn_widths},       {"file_bytes", report.file_bytes},
                       {"largest_unilateral_gain", report.largest_unilateral_gain}};
-        quantize_input = pruned.path;
+        model.reset();
+        file.reset();
+        quantize_input = pruned.detach();
     }
     BudgetRun run = run_budget(q, quantize_input, 0, preset.budget_bpw);
     if (o.json) {

@@ -118,7 +118,35 @@ std::string number(double v) {
     return buf;
 }
 
+Error too_small(uint64_t target, uint64_t least) {
+    return usage_error("a file of " + std::to_string(target) +
+                       " bytes is not possible: the smallest (every matrix in its smallest type) takes " +
+                       std::to_string(least) + " bytes");
+}
+
 }  // namespace
+
+uint64_t smallest_file_bytes(const gguf::GgufFile& input, const std::vector<TypeId>& types) {
+    if (types.empty()) throw usage_error("no quant types to choose from");
+    std::vector<TensorChoice> plan;
+    for (const gguf::TensorInfo& t : input.tensors()) {
+        TensorChoice c{t.name, t.type, ""};
+        if (is_quantizable(t)) {
+            uint64_t best = UINT64_MAX;
+            for (TypeId wanted : types) {
+                const TypeId type = fallback_type(wanted, t.row_length());
+                if (tensor_bytes(t, type) < best) best = tensor_bytes(t, type), c.type = type;
+            }
+        }
+        plan.push_back(c);
+    }
+    return planned_file_bytes(input, plan, kFileTypeMixed);
+}
+
+void check_target_size(const gguf::GgufFile& input, const std::vector<TypeId>& types, uint64_t target) {
+    const uint64_t least = smallest_file_bytes(input, types);
+    if (target < least) throw too_small(target, least);
+}
 
 std::vector<TypeId> default_mixed_types() {
     return {TypeId::TQ1_0, TypeId::Q2_K, TypeId::Q3_K, TypeId::Q4_0, TypeId::Q4_K,
@@ -177,15 +205,16 @@ ErrorWeights error_weights(const gguf::TensorInfo& tensor, const ActivationStats
         return w;
     }
     // A lookup table (the token embedding, when it is not also the output head): row r is read
-    // when token r occurs, so its error counts with the token's frequency.
-    if (layer_and_role(tensor.name).second == "token_embd") {
-        const int64_t rows = tensor.n_rows();
+    // when token r occurs, so its error counts with the token's frequency. Without token counts
+    // every row counts alike (weight 1, as every weight of every matrix does then).
+    if (layer_and_role(tensor.name).second == "token_embd" && token_counts &&
+        int64_t(token_counts->size()) == tensor.n_rows()) {
         double total = 0;
-        if (token_counts && int64_t(token_counts->size()) == rows)
-            for (double c : *token_counts) total += c;
-        w.row.resize(size_t(rows));
-        for (int64_t r = 0; r < rows; ++r)
-            w.row[size_t(r)] = total > 0 ? float((*token_counts)[size_t(r)] / total) : float(1.0 / double(rows));
+        for (double c : *token_counts) total += c;
+        if (total > 0) {
+            w.row.resize(token_counts->size());
+            for (size_t r = 0; r < w.row.size(); ++r) w.row[r] = float((*token_counts)[r] / total);
+        }
     }
     return w;
 }
@@ -225,7 +254,7 @@ std::vector<TensorCandidates> measure_candidates(const gguf::GgufFile& input, co
     for (size_t i = 0; i < out.size(); ++i) {
         const gguf::TensorInfo& t = input.tensors()[out[i].file_index];
         weights[i] = error_weights(t, options.stats, options.token_counts);
-        out[i].weighted = !weights[i].column.empty() || (!weights[i].row.empty() && options.token_counts);
+        out[i].weighted = !weights[i].column.empty() || !weights[i].row.empty();
     }
     std::atomic<size_t> done{0};
     tbb::parallel_for(size_t(0), pairs.size(), [&](size_t p) {
@@ -299,10 +328,7 @@ MixedPrecisionPlan plan_mixed_precision(const gguf::GgufFile& input, const std::
     result.header_bytes = planned_header_bytes(input, result.plan, kFileTypeMixed);
     uint64_t least = result.header_bytes + result.fixed_bytes;
     for (const TensorCandidates& c : candidates) least += *std::min_element(c.bytes.begin(), c.bytes.end());
-    if (options.target_file_bytes < least)
-        throw usage_error("a file of " + std::to_string(options.target_file_bytes) +
-                          " bytes is not possible: the smallest (every matrix in its smallest type) takes " +
-                          std::to_string(least) + " bytes");
+    if (options.target_file_bytes < least) throw too_small(options.target_file_bytes, least);
     result.budget_bytes = options.target_file_bytes - result.header_bytes - result.fixed_bytes;
 
     // Labels: every distinct type across players; the kernel is |bits(a) - bits(b)|.
@@ -319,6 +345,7 @@ MixedPrecisionPlan plan_mixed_precision(const gguf::GgufFile& input, const std::
 
     // alpha_i(t) for every candidate; the cohesion's unit.
     std::vector<std::vector<double>> alpha(candidates.size());
+    std::vector<double> unit_cost(candidates.size(), 0.0);
     double unit_cost_sum = 0;
     for (size_t p = 0; p < candidates.size(); ++p) {
         const TensorCandidates& c = candidates[p];
@@ -330,10 +357,15 @@ MixedPrecisionPlan plan_mixed_precision(const gguf::GgufFile& input, const std::
             alpha[p].push_back(a);
         }
         const size_t unit = probe_index(c, options.unit_type);
-        unit_cost_sum += alpha[p][unit] * c.error[unit];
+        unit_cost[p] = alpha[p][unit] * c.error[unit];
+        unit_cost_sum += unit_cost[p];
     }
-    result.cohesion_weight =
-        candidates.empty() ? 0.0 : options.cohesion * unit_cost_sum / double(candidates.size());
+    // The game runs in units of the mean cost at the unit type, so that its numbers are near 1
+    // whatever the model (the engine's tolerances are absolute as well as relative).
+    double unit = candidates.empty() ? 1.0 : unit_cost_sum / double(candidates.size());
+    if (!(unit > 0) || !std::isfinite(unit)) unit = 1.0;
+    result.cost_unit = unit;
+    result.cohesion_weight = options.cohesion;
 
     nash::GameBuilder builder(options.neighbours);
     for (size_t p = 0; p < candidates.size(); ++p) {
@@ -341,12 +373,13 @@ MixedPrecisionPlan plan_mixed_precision(const gguf::GgufFile& input, const std::
         std::vector<double> cost, bytes;
         std::vector<int32_t> labels;
         for (size_t k = 0; k < c.types.size(); ++k) {
-            cost.push_back(alpha[p][k] * c.error[k]);
+            cost.push_back(alpha[p][k] * c.error[k] / unit);
             bytes.push_back(double(c.bytes[k]));
             labels.push_back(int32_t(std::find(label_types.begin(), label_types.end(), c.types[k]) - label_types.begin()));
         }
         builder.add_player(cost);
-        result.costs[c.name] = cost;
+        std::vector<double>& natural = result.costs[c.name];
+        for (double x : cost) natural.push_back(x * unit);
         builder.set_bytes(int32_t(p), bytes);
         builder.set_labels(int32_t(p), labels);
     }
@@ -377,24 +410,44 @@ MixedPrecisionPlan plan_mixed_precision(const gguf::GgufFile& input, const std::
     const nash::NeighbourLists lists = nash::symmetric_capped(directed, options.neighbours);
     for (int32_t p = 0; p < lists.num_points(); ++p)
         for (int64_t e = lists.begin[p]; e < lists.begin[p + 1]; ++e)
-            if (lists.index[e] > p && result.cohesion_weight > 0)
-                builder.add_edge(p, lists.index[e], kernel, result.cohesion_weight);
+            if (lists.index[e] > p && options.cohesion > 0) {
+                // mu relative to the pair's own scale: the geometric mean of their costs at the
+                // unit type (in game units), so that a cheap tensor is not dragged by the
+                // coupling more than by its own error, nor an expensive one less.
+                const double scale = std::sqrt(unit_cost[p] * unit_cost[lists.index[e]]) / unit;
+                if (scale > 0) builder.add_edge(p, lists.index[e], kernel, options.cohesion * scale);
+            }
     const nash::Game game = builder.build();
 
     nash::BudgetOptions budget;
     budget.relative_tolerance = 1e-9;
     budget.max_solves = 400;
-    const nash::BudgetReport solved = nash::solve_with_budget(game, double(result.budget_bytes), budget);
+    nash::BudgetReport solved = nash::solve_with_budget(game, double(result.budget_bytes), budget);
+    if (solved.binding) {
+        // The bisection ends within 1e-9 of the critical price, where the tensor that tipped
+        // the total over the budget is all but indifferent between its two types; one part in
+        // a million more makes it strictly prefer the one that fits (largest gain exactly 0).
+        nash::SolveOptions nudge = budget.solve;
+        nudge.price = solved.price * (1 + 1e-6);
+        nudge.initial = solved.equilibrium.strategy;
+        nash::SolveReport settled = nash::solve_equilibrium(game, nudge);
+        solved.solves++;
+        if (settled.converged && settled.bytes <= double(result.budget_bytes)) {
+            solved.price = nudge.price;
+            solved.bytes = settled.bytes;
+            solved.equilibrium = std::move(settled);
+        }
+    }
     const nash::SolveReport& eq = solved.equilibrium;
 
     result.binding = solved.binding;
-    result.price = solved.price;
+    result.price = solved.price * unit;
     result.solves = solved.solves;
     result.sweeps = eq.sweeps;
     result.moves = eq.moves;
     result.converged = solved.all_converged && eq.converged;
-    result.potential = eq.potential;
-    result.largest_gain = eq.check.largest_gain;
+    result.potential = eq.potential * unit;
+    result.largest_gain = eq.check.largest_gain * unit;
     result.is_equilibrium = eq.check.is_equilibrium;
     result.colours = eq.colours;
 

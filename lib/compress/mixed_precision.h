@@ -7,9 +7,9 @@
 //   alpha_i * D_i(t)  +  lambda * bytes_i(t)  +  mu * sum_{j in N(i)} |bits(t) - bits(t_j)|
 //
 // - D_i(t) is the measured output error: sum_r sum_j E[x_j^2] (W_rj - Q_t(W)_rj)^2, the expected
-//   squared error of y = W x for one token, with E[x_j^2] from calibration (unweighted, E = 1,
-//   without it). The token embedding is a lookup, not a product: its rows are weighted by how
-//   often each token occurs in the calibration text (uniformly without it).
+//   squared error of y = W x for one token, with E[x_j^2] from calibration. The token embedding
+//   is a lookup, not a product: its rows are weighted by how often each token occurs in the
+//   calibration text. Without calibration every weight counts alike: D_i = ||W - Q_t(W)||^2.
 // - alpha_i converts output error into loss: without a sensitivity pass alpha_i = 1 (so every
 //   tensor's cost is its expected squared output error); with one (mixed_sensitivity.h) alpha_i
 //   is the measured KL divergence of the model's next-token distribution when tensor i alone is
@@ -17,8 +17,8 @@
 //   estimate of the KL that type t costs, and costs of different tensors add up to the model's.
 // - bytes_i(t) are the tensor's bytes in the file, alignment padding included, so that the
 //   budget is the file size exactly: B = target - header - the tensors that stay as they are.
-// - mu (the cohesion) is given relative to the mean private cost of a player at its probe type
-//   (see MixedPrecisionOptions::cohesion); it keeps neighbours from isolated precision cliffs.
+// - mu (the cohesion) is relative to the two players' own costs at Q3_K (see
+//   MixedPrecisionOptions::cohesion); it keeps neighbours from isolated precision cliffs.
 // - Neighbours (at most k = 7): the same role in the layers above and below, then the other
 //   matrices of the same layer, nearest in file order first, made symmetric by
 //   nash::symmetric_capped. Tensors outside the blocks (token_embd, output) neighbour each other.
@@ -91,6 +91,10 @@ ErrorWeights error_weights(const gguf::TensorInfo& tensor, const ActivationStats
 uint64_t planned_file_bytes(const gguf::GgufFile& input, const std::vector<TensorChoice>& plan, uint32_t file_type);
 // The header alone: everything before the tensor data, padding included.
 uint64_t planned_header_bytes(const gguf::GgufFile& input, const std::vector<TensorChoice>& plan, uint32_t file_type);
+// The smallest file the types allow (every matrix in its smallest type, after fallback), and
+// Error(Usage) naming it when `target` is below it: the check that needs no measurement.
+uint64_t smallest_file_bytes(const gguf::GgufFile& input, const std::vector<quant::TypeId>& types);
+void check_target_size(const gguf::GgufFile& input, const std::vector<quant::TypeId>& types, uint64_t target);
 // All parameters of the file (norms included), as llama.cpp counts them for bits per weight.
 int64_t total_parameters(const gguf::GgufFile& input);
 
@@ -107,10 +111,10 @@ struct MixedPrecisionOptions {
     uint64_t target_file_bytes = 0;  // the whole output file must fit
     // alpha_i by tensor name (missing: 1 for every type).
     std::map<std::string, TensorSensitivity> sensitivity;
-    // mu, in units of the mean over players of alpha_i * D_i at their type nearest `unit_type`:
-    // one bit of difference between two neighbours costs mu times what an average tensor loses
-    // at that type.
-    double cohesion = 0.01;
+    // mu, relative: a bit of difference between neighbours i and j costs mu * sqrt(u_i * u_j),
+    // where u_i = alpha_i * D_i at i's type nearest `unit_type`. So mu = 0.001 means that one
+    // bit of disagreement costs 0.1% of what the pair typically loses at Q3_K.
+    double cohesion = 0.001;
     quant::TypeId unit_type = quant::TypeId::Q3_K;
     int32_t neighbours = 7;
 };
@@ -139,15 +143,16 @@ struct MixedPrecisionPlan {
     int64_t parameters = 0;
     double planned_bits_per_weight = 0;  // planned file bytes x 8 / parameters
     double total_cost = 0;               // sum of alpha_i * D_i over players
-    double cohesion_weight = 0;          // mu in cost units (per bit of difference)
+    double cost_unit = 1;                // the mean cost at the unit type; the game's costs are in it
+    double cohesion_weight = 0;          // mu (an edge weighs mu x sqrt(u_i u_j), see options)
     // The equilibrium.
     bool binding = false;
-    double price = 0;  // lambda, cost units per byte
+    double price = 0;  // lambda, cost (nats per token with sensitivity) per byte
     int32_t solves = 0;
     int32_t sweeps = 0;
     int64_t moves = 0;
     bool converged = false;
-    double potential = 0;
+    double potential = 0;     // Phi at the final profile, price term included (in cost)
     double largest_gain = 0;  // largest unilateral gain at the final profile; 0 at equilibrium
     bool is_equilibrium = false;
     int32_t colours = 0;
