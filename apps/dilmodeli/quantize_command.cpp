@@ -40,6 +40,7 @@ struct Options {
     std::string calib;
     int64_t calib_chunks = 32;
     int64_t calib_ctx = 0;
+    std::string importance;  // empty: loss with --calib, output without
     int64_t sensitivity_chunks = 4;
     double cohesion = 0.001;
     std::string types;
@@ -101,6 +102,7 @@ struct Preset {
     int64_t width_multiple = 0;
     double budget_bpw = 0;
     std::optional<double> cohesion;
+    std::string importance;
 };
 
 std::string executable_directory() {
@@ -186,11 +188,19 @@ Preset load_preset(const std::string& path) {
                 if (k == "budget_bpw") {
                     if (!v.is_number() || !(v.get<double>() > 0)) throw bad("\"quantize.budget_bpw\" must be > 0");
                     p.budget_bpw = v.get<double>();
+                } else if (k == "importance") {
+                    if (!v.is_string()) throw bad("\"quantize.importance\" must be a string");
+                    try {
+                        compress::parse_importance(v.get<std::string>());
+                    } catch (const Error& e) {
+                        throw bad(e.what());
+                    }
+                    p.importance = v.get<std::string>();
                 } else if (k == "cohesion") {
                     if (!v.is_number() || !(v.get<double>() >= 0)) throw bad("\"quantize.cohesion\" must be >= 0");
                     p.cohesion = v.get<double>();
                 } else {
-                    throw bad("unknown key \"quantize." + k + "\" (budget_bpw, cohesion)");
+                    throw bad("unknown key \"quantize." + k + "\" (budget_bpw, importance, cohesion)");
                 }
             }
         } else {
@@ -275,6 +285,7 @@ struct BudgetRun {
     std::optional<compress::SensitivityReport> sensitivity;
     int64_t calibration_tokens = 0;
     double requested_bpw = 0;  // 0: --target-size
+    std::string importance;
     double seconds = 0;
 };
 
@@ -296,7 +307,7 @@ nlohmann::json budget_json(const BudgetRun& run) {
             const compress::MixedTensorResult& m = p.tensors[player++];
             row["output_error"] = m.error;
             row["relative_output_error"] = m.relative_error;
-            row["importance"] = m.importance;
+            row["alpha"] = m.importance;
             row["cost"] = m.cost;
             row["neighbours"] = m.neighbours;
             if (run.sensitivity) {
@@ -339,6 +350,7 @@ nlohmann::json budget_json(const BudgetRun& run) {
           {"is_equilibrium", p.is_equilibrium},
           {"colours", p.colours}}},
         {"calibration_tokens", run.calibration_tokens},
+        {"importance", run.importance},
         {"seconds", run.seconds},
         {"tensors", tensors}};
     if (run.requested_bpw > 0) out["budget_bpw"] = run.requested_bpw;
@@ -353,7 +365,7 @@ std::string budget_table(const BudgetRun& run) {
     std::string out;
     char line[640];
     std::snprintf(line, sizeof line, "%-28s %-12s %-6s %6s %9s %11s %9s %10s %11s  %s\n", "tensor", "shape", "type",
-                  "bpw", "bytes", "out.error", "rel.out", "importance", "cost", "note");
+                  "bpw", "bytes", "out.error", "rel.out", "alpha", "cost", "note");
     out += line;
     for (size_t i = 0, player = 0; i < w.tensors.size(); ++i) {
         const compress::TensorReport& t = w.tensors[i];
@@ -429,7 +441,12 @@ BudgetRun run_budget(const Options& o, const std::string& input_path, uint64_t t
     const auto start = std::chrono::steady_clock::now();
     if (o.output == input_path || same_file(o.output, input_path))
         throw usage_error(o.output + ": output would overwrite the input file; choose another path");
-    if (o.sensitivity_chunks < 0) throw usage_error("--sensitivity-chunks must not be negative");
+    if (o.sensitivity_chunks < 1) throw usage_error("--sensitivity-chunks must be at least 1");
+    const compress::Importance importance =
+        o.importance.empty() ? (o.calib.empty() ? compress::Importance::Output : compress::Importance::Loss)
+                             : compress::parse_importance(o.importance);
+    if (importance == compress::Importance::Loss && o.calib.empty())
+        throw usage_error("--importance loss measures the loss on calibration text: add --calib TEXT");
     std::unique_ptr<model::LlamaModel> model;
     std::unique_ptr<gguf::GgufFile> file;
     if (!o.calib.empty()) model = model::LlamaModel::load(input_path);
@@ -462,7 +479,9 @@ BudgetRun run_budget(const Options& o, const std::string& input_path, uint64_t t
     compress::MixedPrecisionOptions options;
     options.target_file_bytes = target_bytes;
     options.cohesion = o.cohesion;
-    if (!o.calib.empty() && o.sensitivity_chunks > 0) {
+    options.importance = importance;
+    run.importance = compress::importance_name(importance);
+    if (importance == compress::Importance::Loss) {
         compress::SensitivityOptions so;
         so.chunks = o.sensitivity_chunks;
         so.probes = compress::parse_type_list(o.probes);
@@ -533,6 +552,7 @@ void run_preset(const Options& o) {
     spdlog::info("preset {}: {}", preset.path, preset.description);
     Options q = o;
     if (preset.cohesion) q.cohesion = *preset.cohesion;
+    if (!preset.importance.empty() && o.importance.empty()) q.importance = preset.importance;
     nlohmann::json prune_json;
     Intermediate pruned;
     std::string quantize_input = o.input;
@@ -619,11 +639,14 @@ void add_quantize_command(CLI::App& root, Action& action) {
     cmd->add_option("--calib", o->calib, "Calibration text: importance-weighted rounding and errors");
     cmd->add_option("--calib-chunks", o->calib_chunks, "Calibration chunks (0: the whole text)")->capture_default_str();
     cmd->add_option("--calib-ctx", o->calib_ctx, "Tokens per calibration chunk (default: min(256, trained context))");
+    cmd->add_option("--importance", o->importance,
+                    "Mixed precision: how output error turns into cost: loss (measured KL; the default with --calib), "
+                    "relative (relative output error per weight) or output (raw; the default without --calib)");
     cmd->add_option("--sensitivity-chunks", o->sensitivity_chunks,
-                    "Mixed precision with --calib: chunks per matrix for measuring its effect on the loss (0: off)")
+                    "--importance loss: calibration chunks per matrix and probe for measuring its effect on the loss")
         ->capture_default_str();
     cmd->add_option("--sensitivity-probes", o->probes,
-                    "Mixed precision with --calib: types at which each matrix's effect on the loss is measured")
+                    "--importance loss: types at which each matrix's effect on the loss is measured")
         ->capture_default_str();
     cmd->add_option("--cohesion", o->cohesion,
                     "Mixed precision: cost per bit of difference between neighbouring matrices, in units of an "

@@ -37,7 +37,8 @@ std::pair<int32_t, std::string> layer_and_role(const std::string& name) {
         const size_t dot = stem.find('.', 4);
         if (dot != std::string::npos && dot > 4) {
             const std::string number = stem.substr(4, dot - 4);
-            if (std::all_of(number.begin(), number.end(), [](char c) { return std::isdigit(uint8_t(c)); }))
+            if (number.size() <= 6 &&
+                std::all_of(number.begin(), number.end(), [](char c) { return std::isdigit(uint8_t(c)); }))
                 return {int32_t(std::stol(number)), stem.substr(dot + 1)};
         }
     }
@@ -178,6 +179,22 @@ size_t probe_index(const TensorCandidates& c, TypeId probe) {
             std::fabs(quant::type_info(c.types[best]).bits_per_weight() - bits))
             best = k;
     return best;
+}
+
+Importance parse_importance(const std::string& name) {
+    if (name == "output") return Importance::Output;
+    if (name == "relative") return Importance::Relative;
+    if (name == "loss") return Importance::Loss;
+    throw usage_error("unknown importance '" + name + "' (output, relative or loss)");
+}
+
+const char* importance_name(Importance importance) {
+    switch (importance) {
+        case Importance::Output: return "output";
+        case Importance::Relative: return "relative";
+        case Importance::Loss: return "loss";
+    }
+    return "?";
 }
 
 double TensorSensitivity::at(double b) const {
@@ -350,8 +367,12 @@ MixedPrecisionPlan plan_mixed_precision(const gguf::GgufFile& input, const std::
     for (size_t p = 0; p < candidates.size(); ++p) {
         const TensorCandidates& c = candidates[p];
         auto it = options.sensitivity.find(c.name);
+        if (options.importance == Importance::Loss && it == options.sensitivity.end())
+            throw usage_error("no measured sensitivity for '" + c.name + "'");
         for (TypeId t : c.types) {
-            const double a = it == options.sensitivity.end() ? 1.0 : it->second.at(quant::type_info(t).bits_per_weight());
+            double a = 1.0;
+            if (options.importance == Importance::Loss) a = it->second.at(quant::type_info(t).bits_per_weight());
+            if (options.importance == Importance::Relative && c.signal > 0) a = double(c.parameters) / c.signal;
             if (!(a >= 0) || !std::isfinite(a))
                 throw usage_error("sensitivity of '" + c.name + "' is " + number(a));
             alpha[p].push_back(a);

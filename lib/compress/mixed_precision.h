@@ -10,11 +10,16 @@
 //   squared error of y = W x for one token, with E[x_j^2] from calibration. The token embedding
 //   is a lookup, not a product: its rows are weighted by how often each token occurs in the
 //   calibration text. Without calibration every weight counts alike: D_i = ||W - Q_t(W)||^2.
-// - alpha_i converts output error into loss: without a sensitivity pass alpha_i = 1 (so every
-//   tensor's cost is its expected squared output error); with one (mixed_sensitivity.h) alpha_i
-//   is the measured KL divergence of the model's next-token distribution when tensor i alone is
-//   quantized to a probe type, divided by D_i(probe). Then alpha_i * D_i(t) is a second-order
-//   estimate of the KL that type t costs, and costs of different tensors add up to the model's.
+// - alpha_i says how much the model's loss depends on tensor i's output error (Importance):
+//   * loss (the default with calibration): alpha_i is the measured KL divergence of the model's
+//     next-token distribution when tensor i alone is quantized to a probe type, divided by
+//     D_i(probe) (mixed_sensitivity.h). Then alpha_i * D_i(t) is a second-order estimate of the
+//     KL that type t costs; KLs of different tensors add up to the model's (checked: within 5%).
+//   * relative: alpha_i = parameters_i / E||y_i||^2, so alpha_i * D_i is the tensor's relative
+//     output error counted once per weight: error spread evenly, steered by activations.
+//   * output (the default without calibration): alpha_i = 1, the raw expected squared output
+//     error. Outputs of different matrices live in different spaces (a query vs the residual
+//     stream), so with calibration this is a poor ranking; without it D_i = ||dW||^2.
 // - bytes_i(t) are the tensor's bytes in the file, alignment padding included, so that the
 //   budget is the file size exactly: B = target - header - the tensors that stay as they are.
 // - mu (the cohesion) is relative to the two players' own costs at Q3_K (see
@@ -107,9 +112,15 @@ struct TensorSensitivity {
     double at(double bits_per_weight) const;
 };
 
+enum class Importance { Output, Relative, Loss };
+// "output" | "relative" | "loss"; Error(Usage) otherwise.
+Importance parse_importance(const std::string& name);
+const char* importance_name(Importance importance);
+
 struct MixedPrecisionOptions {
     uint64_t target_file_bytes = 0;  // the whole output file must fit
-    // alpha_i by tensor name (missing: 1 for every type).
+    Importance importance = Importance::Output;
+    // Importance::Loss: alpha_i by tensor name (every player must have one).
     std::map<std::string, TensorSensitivity> sensitivity;
     // mu, relative: a bit of difference between neighbours i and j costs mu * sqrt(u_i * u_j),
     // where u_i = alpha_i * D_i at i's type nearest `unit_type`. So mu = 0.001 means that one

@@ -160,6 +160,33 @@ TEST_CASE("mixed precision: a larger budget never costs more", "[compress][mixed
     }
 }
 
+TEST_CASE("mixed precision: the importance models scale the measured output error", "[compress][mixed]") {
+    if (!have_shared(kTiny)) return;
+    auto file = gguf::GgufFile::open(shared_path(kTiny));
+    const auto& candidates = tiny_candidates(*file);
+    compress::MixedPrecisionOptions options;
+    options.target_file_bytes = 2600000;
+    const auto output = compress::plan_mixed_precision(*file, candidates, options);
+    options.importance = compress::Importance::Relative;
+    const auto relative = compress::plan_mixed_precision(*file, candidates, options);
+    for (size_t p = 0; p < candidates.size(); ++p) {
+        INFO(candidates[p].name);
+        CHECK(output.tensors[p].importance == 1.0);
+        CHECK(relative.tensors[p].importance == Approx(double(candidates[p].parameters) / candidates[p].signal));
+        const auto& costs = relative.costs.at(candidates[p].name);
+        for (size_t k = 0; k < costs.size(); ++k)
+            CHECK(costs[k] == Approx(relative.tensors[p].importance * candidates[p].error[k]));
+    }
+    // Loss needs a measured sensitivity for every player.
+    options.importance = compress::Importance::Loss;
+    CHECK_THROWS_WITH(compress::plan_mixed_precision(*file, candidates, options), Catch::Contains("no measured sensitivity"));
+    for (const auto& c : candidates) options.sensitivity[c.name] = compress::TensorSensitivity{{3.4375}, {2.0}, {0.1}};
+    const auto loss = compress::plan_mixed_precision(*file, candidates, options);
+    CHECK(loss.tensors[0].importance == 2.0);
+    CHECK(compress::parse_importance("relative") == compress::Importance::Relative);
+    CHECK_THROWS(compress::parse_importance("kl"));
+}
+
 TEST_CASE("mixed precision: neighbours are the same role one layer away and the layer's other matrices",
           "[compress][mixed]") {
     if (!have_shared(kTiny)) return;
@@ -264,6 +291,12 @@ TEST_CASE("quantize --target-size takes bytes and K/M/G, and refuses what is not
     CliResult types = run_cli("quantize " + quoted(in) + " " + quoted(dir + "/b.gguf") + " --budget-bpw 4 --types Q4_0,Q9");
     CHECK(types.exit_code == 1);
     CHECK(count_lines(types.err) == 1);
+    CliResult importance = run_cli("quantize " + quoted(in) + " " + quoted(dir + "/b.gguf") + " --budget-bpw 4 --importance fisher");
+    CHECK(importance.exit_code == 1);
+    CHECK_THAT(importance.err, Catch::Contains("unknown importance 'fisher'"));
+    CliResult loss = run_cli("quantize " + quoted(in) + " " + quoted(dir + "/b.gguf") + " --budget-bpw 4 --importance loss");
+    CHECK(loss.exit_code == 1);
+    CHECK_THAT(loss.err, Catch::Contains("add --calib TEXT"));
 }
 
 TEST_CASE("quantize --budget-bpw with calibration is deterministic and leaves no scratch file",
@@ -283,10 +316,11 @@ TEST_CASE("quantize --budget-bpw with calibration is deterministic and leaves no
     CHECK(report["file_bytes"].get<double>() * 8 / report["parameters"].get<double>() <= 9.0);
     CHECK(report["equilibrium"]["largest_unilateral_gain"].get<double>() == 0.0);
     CHECK(report["calibration_tokens"].get<int>() == 128);
+    CHECK(report["importance"] == "loss");
     for (const auto& t : report["tensors"]) {
         if (t["note"] != "nash") continue;
         INFO(t["name"]);
-        CHECK(t["importance"].get<double>() >= 0);
+        CHECK(t["alpha"].get<double>() >= 0);
         REQUIRE(t.contains("sensitivity"));
         CHECK(t["sensitivity"]["kl"][0].get<double>() >= 0);
     }
