@@ -40,7 +40,7 @@ struct Options {
     std::string calib;
     int64_t calib_chunks = 32;
     int64_t calib_ctx = 0;
-    std::string importance;  // empty: loss with --calib, output without
+    std::string importance;  // empty: relative with --calib, output without
     int64_t sensitivity_chunks = 4;
     double cohesion = 0.001;
     std::string types;
@@ -349,6 +349,11 @@ nlohmann::json budget_json(const BudgetRun& run) {
           {"largest_unilateral_gain", p.largest_gain},
           {"is_equilibrium", p.is_equilibrium},
           {"colours", p.colours}}},
+        {"budget_fill",
+         {{"moves", p.fill_moves},
+          {"bytes", p.fill_bytes},
+          {"largest_feasible_gain", p.largest_feasible_gain},
+          {"is_constrained_equilibrium", p.is_constrained_equilibrium}}},
         {"calibration_tokens", run.calibration_tokens},
         {"importance", run.importance},
         {"seconds", run.seconds},
@@ -398,6 +403,12 @@ std::string budget_table(const BudgetRun& run) {
                   p.price, p.binding ? "binding" : "budget not binding", p.solves, p.sweeps,
                   static_cast<long long>(p.moves), p.converged ? "converged" : "NOT converged", p.largest_gain,
                   p.is_equilibrium ? "Nash equilibrium" : "NOT an equilibrium", p.total_cost, run.seconds);
+    out += line;
+    std::snprintf(line, sizeof line,
+                  "\nbudget fill: %lld moves spent %llu of the slack bytes; largest gain within the budget %.3g (%s)",
+                  static_cast<long long>(p.fill_moves), static_cast<unsigned long long>(p.fill_bytes),
+                  p.largest_feasible_gain,
+                  p.is_constrained_equilibrium ? "equilibrium of the budget-constrained game" : "NOT an equilibrium");
     return out + line;
 }
 
@@ -443,7 +454,7 @@ BudgetRun run_budget(const Options& o, const std::string& input_path, uint64_t t
         throw usage_error(o.output + ": output would overwrite the input file; choose another path");
     if (o.sensitivity_chunks < 1) throw usage_error("--sensitivity-chunks must be at least 1");
     const compress::Importance importance =
-        o.importance.empty() ? (o.calib.empty() ? compress::Importance::Output : compress::Importance::Loss)
+        o.importance.empty() ? (o.calib.empty() ? compress::Importance::Output : compress::Importance::Relative)
                              : compress::parse_importance(o.importance);
     if (importance == compress::Importance::Loss && o.calib.empty())
         throw usage_error("--importance loss measures the loss on calibration text: add --calib TEXT");
@@ -640,8 +651,9 @@ void add_quantize_command(CLI::App& root, Action& action) {
     cmd->add_option("--calib-chunks", o->calib_chunks, "Calibration chunks (0: the whole text)")->capture_default_str();
     cmd->add_option("--calib-ctx", o->calib_ctx, "Tokens per calibration chunk (default: min(256, trained context))");
     cmd->add_option("--importance", o->importance,
-                    "Mixed precision: how output error turns into cost: loss (measured KL; the default with --calib), "
-                    "relative (relative output error per weight) or output (raw; the default without --calib)");
+                    "Mixed precision: how output error turns into cost: relative (relative output error per weight; the "
+                    "default with --calib), loss (measured KL per matrix; slower) or output (raw; the default "
+                    "without --calib)");
     cmd->add_option("--sensitivity-chunks", o->sensitivity_chunks,
                     "--importance loss: calibration chunks per matrix and probe for measuring its effect on the loss")
         ->capture_default_str();

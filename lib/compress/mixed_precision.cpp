@@ -12,6 +12,7 @@
 #include "gguf/gguf_file.h"
 #include "gguf/value.h"
 #include "nash/budget.h"
+#include "nash/budget_fill.h"
 #include "nash/game_builder.h"
 #include "nash/neighbours.h"
 
@@ -460,6 +461,13 @@ MixedPrecisionPlan plan_mixed_precision(const gguf::GgufFile& input, const std::
         }
     }
     const nash::SolveReport& eq = solved.equilibrium;
+    // Spend what the price left: the profile becomes an equilibrium of the constrained game.
+    const nash::FillReport filled =
+        nash::fill_budget(game, eq.strategy, double(result.budget_bytes), budget.solve.tolerance);
+    result.fill_bytes = uint64_t(std::max(0.0, filled.bytes - nash::total_bytes(game, eq.strategy)));
+    result.fill_moves = filled.moves;
+    result.largest_feasible_gain = filled.largest_feasible_gain * unit;
+    result.is_constrained_equilibrium = filled.is_equilibrium;
 
     result.binding = solved.binding;
     result.price = solved.price * unit;
@@ -475,7 +483,7 @@ MixedPrecisionPlan plan_mixed_precision(const gguf::GgufFile& input, const std::
     uint64_t player_bytes = 0;
     for (size_t p = 0; p < candidates.size(); ++p) {
         const TensorCandidates& c = candidates[p];
-        const size_t s = size_t(eq.strategy[p]);
+        const size_t s = size_t(filled.strategy[p]);
         TensorChoice& choice = result.plan[c.file_index];
         choice.type = c.types[s];
         choice.note = "nash";

@@ -11,12 +11,15 @@
 //   is a lookup, not a product: its rows are weighted by how often each token occurs in the
 //   calibration text. Without calibration every weight counts alike: D_i = ||W - Q_t(W)||^2.
 // - alpha_i says how much the model's loss depends on tensor i's output error (Importance):
-//   * loss (the default with calibration): alpha_i is the measured KL divergence of the model's
+//   * loss (--importance loss; slower): alpha_i is the measured KL divergence of the model's
 //     next-token distribution when tensor i alone is quantized to a probe type, divided by
 //     D_i(probe) (mixed_sensitivity.h). Then alpha_i * D_i(t) is a second-order estimate of the
 //     KL that type t costs; KLs of different tensors add up to the model's (checked: within 5%).
-//   * relative: alpha_i = parameters_i / E||y_i||^2, so alpha_i * D_i is the tensor's relative
-//     output error counted once per weight: error spread evenly, steered by activations.
+//   * relative (the default with calibration): alpha_i = parameters_i / E||y_i||^2, so
+//     alpha_i * D_i is the tensor's relative output error counted once per weight: error spread
+//     evenly, steered by activations. On tinystories-5M it beats `loss` at 4 of 5 sizes
+//     (docs/results/quantize.md): the measured KLs are small and noisy, the linear model
+//     stretched far from its probe.
 //   * output (the default without calibration): alpha_i = 1, the raw expected squared output
 //     error. Outputs of different matrices live in different spaces (a query vs the residual
 //     stream), so with calibration this is a poor ranking; without it D_i = ||dW||^2.
@@ -163,10 +166,16 @@ struct MixedPrecisionPlan {
     int32_t sweeps = 0;
     int64_t moves = 0;
     bool converged = false;
-    double potential = 0;     // Phi at the final profile, price term included (in cost)
-    double largest_gain = 0;  // largest unilateral gain at the final profile; 0 at equilibrium
+    double potential = 0;     // Phi at the priced equilibrium, price term included (in cost)
+    double largest_gain = 0;  // largest unilateral gain at the priced equilibrium; 0 there
     bool is_equilibrium = false;
     int32_t colours = 0;
+    // The budget fill (nash/budget_fill.h) after the price: moves that spent the slack, and the
+    // certificate of the final profile in the budget-constrained game.
+    int64_t fill_moves = 0;
+    uint64_t fill_bytes = 0;             // bytes the fill added to the players
+    double largest_feasible_gain = 0;    // 0: nobody can improve alone within the budget
+    bool is_constrained_equilibrium = false;
 };
 
 // Builds the game from the measurements and solves it under the budget. Error(Usage) when even

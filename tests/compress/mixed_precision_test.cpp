@@ -304,7 +304,7 @@ TEST_CASE("quantize --budget-bpw with calibration is deterministic and leaves no
     if (!have_shared(kStories) || !have_shared(kTrain)) return;
     const std::string dir = temp_dir("mixed-determinism");
     std::string args = " --budget-bpw 9 --calib " + quoted(shared_path(kTrain)) +
-                       " --calib-chunks 2 --calib-ctx 64 --sensitivity-chunks 2 --json";
+                       " --calib-chunks 2 --calib-ctx 64 --importance loss --sensitivity-chunks 2 --json";
     CliResult a = run_cli("quantize " + quoted(shared_path(kStories)) + " " + quoted(dir + "/a.gguf") + args);
     INFO(a.err);
     REQUIRE(a.exit_code == 0);
@@ -317,6 +317,8 @@ TEST_CASE("quantize --budget-bpw with calibration is deterministic and leaves no
     CHECK(report["equilibrium"]["largest_unilateral_gain"].get<double>() == 0.0);
     CHECK(report["calibration_tokens"].get<int>() == 128);
     CHECK(report["importance"] == "loss");
+    CHECK(report["budget_fill"]["is_constrained_equilibrium"] == true);
+    CHECK(report["budget_fill"]["largest_feasible_gain"].get<double>() == 0.0);
     for (const auto& t : report["tensors"]) {
         if (t["note"] != "nash") continue;
         INFO(t["name"]);
