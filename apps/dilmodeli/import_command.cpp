@@ -1,6 +1,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/atomic_file.h"
 #include "command.h"
 #include "common/error.h"
 #include "model/llama2c_import.h"
@@ -25,6 +26,7 @@ void add_import_command(CLI::App& root, Action& action) {
     cmd->add_flag("--json", options->json, "Print one JSON object");
     cmd->callback([options, &action] {
         action = [options] {
+            check_output_path(options->llama2c.output_path, options->llama2c.checkpoint_path);
             auto r = model::import_llama2c(options->llama2c);
             nlohmann::json j = {{"output", options->llama2c.output_path}, {"bytes", r.bytes_written},
                                 {"tensors", r.tensor_count}, {"dim", r.dim}, {"hidden_dim", r.hidden_dim},

@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "common/atomic_file.h"
 #include "command.h"
 #include "common/error.h"
 #include "moe/moefy.h"
@@ -31,6 +32,7 @@ void add_moefy_command(CLI::App& root, Action& action) {
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &action] {
         action = [o] {
+            check_output_path(o->output, o->input);
             const moe::MoefyReport r = moe::moefy(o->input, o->output, o->moefy);
             if (o->json) {
                 print_line(nlohmann::json{{"output", o->output},

@@ -138,8 +138,7 @@ void add_prune_command(CLI::App& root, Action& action) {
             if (o->calib_chunks < 0) throw usage_error("--calib-chunks must not be negative");
             if (o->calib_ctx < 0 || o->calib_ctx == 1) throw usage_error("--calib-ctx must be at least 2");
             if (o->threads < 0) throw usage_error("--threads must be positive");
-            if (o->output == o->input || same_file(o->output, o->input))
-                throw usage_error(o->output + ": output would overwrite the input file; choose another path");
+            check_output_path(o->output, o->input);
             std::unique_ptr<tbb::global_control> limit;
             if (o->threads > 0)
                 limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,

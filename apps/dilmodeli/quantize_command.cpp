@@ -424,6 +424,7 @@ std::unique_ptr<tbb::global_control> thread_limit(int threads) {
 void run_uniform(const Options& o) {
     const quant::TypeInfo& type = quant::type_by_name(o.type);
     if (!type.quantize_row) throw usage_error(std::string("--type ") + type.name + " cannot be produced");
+    check_output_path(o.output, o.input);
     std::unique_ptr<model::LlamaModel> model;
     std::unique_ptr<gguf::GgufFile> file;
     Calibration calibration;
@@ -450,8 +451,7 @@ void run_uniform(const Options& o) {
 // over the input's parameters when target_bytes == 0.
 BudgetRun run_budget(const Options& o, const std::string& input_path, uint64_t target_bytes, double budget_bpw) {
     const auto start = std::chrono::steady_clock::now();
-    if (o.output == input_path || same_file(o.output, input_path))
-        throw usage_error(o.output + ": output would overwrite the input file; choose another path");
+    check_output_path(o.output, input_path);
     if (o.sensitivity_chunks < 1) throw usage_error("--sensitivity-chunks must be at least 1");
     const compress::Importance importance =
         o.importance.empty() ? (o.calib.empty() ? compress::Importance::Output : compress::Importance::Relative)
@@ -558,8 +558,7 @@ void run_preset(const Options& o) {
         o.calib.empty())
         throw usage_error("preset " + preset.path + " prunes with " + preset.method +
                           ", which needs calibration text: add --calib TEXT");
-    if (o.output == o.input || same_file(o.output, o.input))
-        throw usage_error(o.output + ": output would overwrite the input file; choose another path");
+    check_output_path(o.output, o.input);
     spdlog::info("preset {}: {}", preset.path, preset.description);
     Options q = o;
     if (preset.cohesion) q.cohesion = *preset.cohesion;

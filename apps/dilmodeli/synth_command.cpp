@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "command.h"
 #include "model/synthetic_model.h"
 
@@ -30,6 +31,7 @@ void add_synth_command(CLI::App& root, Action& action) {
         action = [o] {
             o->synth.shape = model::parse_shape(o->shape);
             o->synth.type = quant::type_by_name(o->type).id;
+            check_output_path(o->synth.output_path);
             const bool terminal = ::isatty(STDERR_FILENO) && spdlog::get_level() <= spdlog::level::info;
             o->synth.progress = [terminal](size_t done, size_t total) {
                 if (!terminal) return;

@@ -56,14 +56,28 @@ void remove_pending_temporaries() noexcept {
         if (g_pending_used[i].load()) ::unlink(g_pending[i]);
 }
 
-AtomicFileWriter::AtomicFileWriter(const std::string& path, const std::string& must_differ_from)
-    : path_(path) {
+void check_output_path(const std::string& path, const std::string& must_differ_from) {
     if (path.empty()) throw usage_error("output path is empty");
     if (!must_differ_from.empty() && (path == must_differ_from || same_file(path, must_differ_from)))
         throw usage_error(path + ": output would overwrite the input file; choose another path");
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-        throw io_error(path, "output path is a directory");
+    if (::stat(path.c_str(), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) throw io_error(path, "output path is a directory");
+        if (!S_ISREG(st.st_mode)) return;  // a device or pipe, written directly
+    }
+    const std::string directory = directory_of(path);
+    if (::stat(directory.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        throw io_error(path, "cannot create a file in " + directory + ": no such directory");
+    if (::access(directory.c_str(), W_OK) != 0) {
+        int err = errno;
+        throw io_error(path, "cannot create a file in " + directory + ": " + std::strerror(err));
+    }
+}
+
+AtomicFileWriter::AtomicFileWriter(const std::string& path, const std::string& must_differ_from)
+    : path_(path) {
+    check_output_path(path, must_differ_from);
+    struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
         // A device or pipe (/dev/null, /dev/full, a FIFO) cannot be replaced by a rename: write
         // to it directly.

@@ -36,6 +36,11 @@ private:
     std::string buffer_;
 };
 
+// The checks the writer makes before it writes, made up front, so that a long job (quantizing,
+// calibrating) fails at once on an output it could never write: empty path, OUT == IN (Error
+// Usage), a directory, a missing or read-only destination folder (Error Io).
+void check_output_path(const std::string& path, const std::string& must_differ_from = "");
+
 // True when both paths name the same existing file (same device and inode).
 bool same_file(const std::string& a, const std::string& b);
 

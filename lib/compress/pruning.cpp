@@ -535,6 +535,8 @@ PruneReport prune_model(const gguf::GgufFile& input, const PruneOptions& options
         throw usage_error("cohesion must be a finite number >= 0");
     if (options.width_multiple < 0) throw usage_error("the FFN width multiple must not be negative");
 
+    if (input.tensors().empty())
+        throw input_error(input.path(), "contains no tensors: a vocabulary-only GGUF, not a model");
     PruneReport report;
     std::vector<gguf::KeyValue> metadata = input.metadata();
     std::vector<gguf::TensorToWrite> tensors;

@@ -35,16 +35,6 @@ const std::vector<compress::TensorCandidates>& tiny_candidates(const gguf::GgufF
     return candidates;
 }
 
-std::vector<std::string> directory_entries(const std::string& dir) {
-    std::vector<std::string> names;
-    if (DIR* d = ::opendir(dir.c_str())) {
-        while (dirent* e = ::readdir(d)) names.push_back(e->d_name);
-        ::closedir(d);
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
 double perplexity_of(const std::string& path, int64_t chunks) {
     auto model = model::LlamaModel::load(path);
     auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());

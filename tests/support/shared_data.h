@@ -3,6 +3,10 @@
 // skips the test with a message; in CI (CI=true) it fails, since CI always has it.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <dirent.h>
+#include <vector>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -54,6 +58,17 @@ inline std::string temp_dir(const std::string& name) {
     std::string cmd = "rm -rf '" + dir + "' && mkdir -p '" + dir + "'";
     REQUIRE(std::system(cmd.c_str()) == 0);
     return dir;
+}
+
+// Names in a folder, sorted, "." and ".." included: what a test sees to prove nothing was left.
+inline std::vector<std::string> directory_entries(const std::string& dir) {
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (dirent* e = ::readdir(d)) names.push_back(e->d_name);
+        ::closedir(d);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 }  // namespace dilmodeli::testing
