@@ -46,4 +46,36 @@ for m in "${models[@]}"; do
   first=0
   "$B" -q bench -m "$m" -p 128 -n 64 -r "$reps" -t 1,2 --json
 done
+echo "],"
+
+# Quantize wall time: the F32 model to Q4_0 and Q4_K, all threads, median of 3 runs.
+quant_inputs=()
+[ -f ../shared/models/tinystories-5M/tinystories-5M-F32.gguf ] && quant_inputs+=(../shared/models/tinystories-5M/tinystories-5M-F32.gguf)
+if [[ " $shapes " == *" 110M "* ]]; then
+  f=bench-models/110M-F32.gguf
+  if [ ! -f "$f" ]; then
+    echo "bench: synthesizing $f" >&2
+    "$B" -q synth "$f" --shape 110M --type F32 --vocab "$vocab" --seed 1 >&2
+  fi
+  quant_inputs+=("$f")
+fi
+echo "\"quantize\": ["
+first=1
+for m in "${quant_inputs[@]}"; do
+  for type in Q4_0 Q4_K; do
+    echo "bench: quantize $m -> $type" >&2
+    times=()
+    for _ in 1 2 3; do
+      start=$(date +%s.%N)
+      "$B" -q quantize "$m" bench-models/quantize-scratch.gguf --type "$type" > /dev/null
+      times+=("$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')")
+    done
+    median=$(printf '%s\n' "${times[@]}" | sort -g | sed -n 2p)
+    [ $first = 1 ] || echo ","
+    first=0
+    printf '{"model": "%s", "type": "%s", "input_bytes": %s, "seconds_median": %.3f, "seconds": [%s]}\n' \
+      "$m" "$type" "$(stat -c %s "$m")" "$median" "$(IFS=,; echo "${times[*]}")"
+  done
+done
+rm -f bench-models/quantize-scratch.gguf
 echo "]}"
