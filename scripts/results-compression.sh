@@ -35,6 +35,9 @@ mkdir -p "$out"
 want() { [[ " $only " == *" $1 "* ]]; }
 
 parameters=$("$B" -q inspect "$model" --json | jq .parameters)
+# llama.cpp's own Q4_K_M of the same model, when ../shared has it (NAME-F32.gguf or NAME.gguf).
+llama_q4km=${model%-F32.gguf}-Q4_K_M.gguf
+[ -f "$llama_q4km" ] || llama_q4km=${model%.gguf}-Q4_K_M.gguf
 rows=()
 
 # measure NAME GROUP FILE: one JSON row.
@@ -64,8 +67,6 @@ if want uniform; then
     quantize "$out/$t.gguf" --type "$t"
     measure "$t" uniform "$out/$t.gguf"
   done
-  # llama.cpp's own Q4_K_M of the same model, when ../shared has it.
-  llama_q4km=${model%-F32.gguf}-Q4_K_M.gguf
   [ -f "$llama_q4km" ] && measure "llama.cpp Q4_K_M" llama.cpp "$llama_q4km"
 fi
 
@@ -81,7 +82,6 @@ fi
 if want equal; then
   references=()
   for t in $uniform_types; do [ -f "$out/$t.gguf" ] && references+=("$t=$out/$t.gguf"); done
-  llama_q4km=${model%-F32.gguf}-Q4_K_M.gguf
   [ -f "$llama_q4km" ] && references+=("llama.cpp Q4_K_M=$llama_q4km")
   for ref in "${references[@]}"; do
     name=${ref%%=*}; file=${ref#*=}

@@ -30,7 +30,6 @@ public:
 
 private:
     kernels::WeightMatrix gate_, up_, down_;
-    std::vector<float> gate_out_, up_out_;  // scratch, n_tokens x n_ff
 };
 
 // Builds the feed-forward layer `layer` of a llama-family file: dense when the file has
