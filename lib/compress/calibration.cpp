@@ -1,5 +1,6 @@
 #include "compress/calibration.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "common/error.h"
@@ -50,8 +51,9 @@ private:
 
 }  // namespace
 
-ActivationStats collect_activation_stats(model::LlamaModel& model, const tokenizer::Tokenizer& tokenizer,
-                                         const std::string& text, const CalibrationOptions& options) {
+int64_t run_calibration_chunks(model::LlamaModel& model, const tokenizer::Tokenizer& tokenizer,
+                               const std::string& text, const CalibrationOptions& options,
+                               model::MatmulObserver& observer) {
     const auto tokens = tokenizer.encode(text, true);
     const int64_t ctx = options.ctx;
     if (ctx < 2) throw usage_error("calibration context " + std::to_string(ctx) + " is too small");
@@ -66,7 +68,6 @@ ActivationStats collect_activation_stats(model::LlamaModel& model, const tokeniz
     so.max_batch = ctx;
     so.threads = options.threads;
     model::Session session(model, so);
-    SquareSumObserver observer(model.file());
     session.set_observer(&observer);
     std::vector<int32_t> chunk(static_cast<size_t>(ctx));
     for (int64_t c = 0; c < chunks; ++c) {
@@ -76,7 +77,14 @@ ActivationStats collect_activation_stats(model::LlamaModel& model, const tokeniz
         session.decode(chunk.data(), ctx, false);
         if (options.progress) options.progress(c + 1, chunks);
     }
-    return observer.finish(chunks * ctx);
+    return chunks * ctx;
+}
+
+ActivationStats collect_activation_stats(model::LlamaModel& model, const tokenizer::Tokenizer& tokenizer,
+                                         const std::string& text, const CalibrationOptions& options) {
+    SquareSumObserver observer(model.file());
+    const int64_t tokens = run_calibration_chunks(model, tokenizer, text, options, observer);
+    return observer.finish(tokens);
 }
 
 ActivationStats collect_activation_stats_from_file(model::LlamaModel& model, const std::string& text_path,

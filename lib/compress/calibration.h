@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
-namespace dilmodeli::model { class LlamaModel; }
+namespace dilmodeli::model {
+class LlamaModel;
+class MatmulObserver;
+}
 namespace dilmodeli::tokenizer { class Tokenizer; }
 
 namespace dilmodeli::compress {
@@ -24,6 +27,14 @@ struct CalibrationOptions {
     int threads = 0;
     std::function<void(int64_t done, int64_t total)> progress;
 };
+
+// Runs the model over `text` in chunks of options.ctx tokens, each from an empty cache with BOS
+// first, at most options.max_chunks of them, with `observer` watching every matrix product; the
+// one pass every calibration statistic is gathered from. Returns the tokens run. Error(Usage)
+// when the text gives less than one chunk.
+int64_t run_calibration_chunks(model::LlamaModel& model, const tokenizer::Tokenizer& tokenizer,
+                               const std::string& text, const CalibrationOptions& options,
+                               model::MatmulObserver& observer);
 
 // Error(Usage) when the text gives less than one chunk.
 ActivationStats collect_activation_stats(model::LlamaModel& model, const tokenizer::Tokenizer& tokenizer,

@@ -464,7 +464,7 @@ MixedPrecisionPlan plan_mixed_precision(const gguf::GgufFile& input, const std::
     // Spend what the price left: the profile becomes an equilibrium of the constrained game.
     const nash::FillReport filled =
         nash::fill_budget(game, eq.strategy, double(result.budget_bytes), budget.solve.tolerance);
-    result.fill_bytes = uint64_t(std::max(0.0, filled.bytes - nash::total_bytes(game, eq.strategy)));
+    result.fill_bytes = uint64_t(std::max(0.0, filled.bytes - eq.bytes));
     result.fill_moves = filled.moves;
     result.largest_feasible_gain = filled.largest_feasible_gain * unit;
     result.is_constrained_equilibrium = filled.is_equilibrium;

@@ -81,33 +81,11 @@ private:
 FfnGram collect_ffn_gram(model::LlamaModel& model, const std::string& text_path, const CalibrationOptions& options) {
     MappedFile text(text_path);
     auto tokenizer = tokenizer::Tokenizer::from_gguf(model.file());
-    const auto tokens =
-        tokenizer->encode(std::string(reinterpret_cast<const char*>(text.data()), text.size()), true);
-    const int64_t ctx = options.ctx;
-    if (ctx < 2) throw usage_error("calibration context " + std::to_string(ctx) + " is too small");
-    const int64_t available = int64_t(tokens.size()) / ctx;
-    if (available == 0)
-        throw usage_error("calibration text has " + std::to_string(tokens.size()) + " tokens, fewer than one chunk of " +
-                          std::to_string(ctx));
-    const int64_t chunks = options.max_chunks > 0 ? std::min(options.max_chunks, available) : available;
-
-    model::SessionOptions so;
-    so.context = ctx;
-    so.max_batch = ctx;
-    so.threads = options.threads;
-    model::Session session(model, so);
     GramObserver observer(model.file(), model.config().n_layers);
-    session.set_observer(&observer);
-    std::vector<int32_t> chunk(static_cast<size_t>(ctx));
-    for (int64_t c = 0; c < chunks; ++c) {
-        std::copy_n(tokens.begin() + c * ctx, ctx, chunk.begin());
-        if (tokenizer->bos_id() >= 0) chunk[0] = tokenizer->bos_id();
-        session.reset();
-        session.decode(chunk.data(), ctx, false);
-        if (options.progress) options.progress(c + 1, chunks);
-    }
+    const int64_t tokens = run_calibration_chunks(
+        model, *tokenizer, std::string(reinterpret_cast<const char*>(text.data()), text.size()), options, observer);
     FfnGram gram = observer.finish();
-    gram.tokens = chunks * ctx;
+    gram.tokens = tokens;
     return gram;
 }
 
