@@ -145,7 +145,7 @@ std::vector<moe::RouterMetrics> bench_model(const Options& o, Speedup& speedup, 
         moe::use_router(model->file(), name, o.router);
         for (auto* layer : layers) {
             layer->records().clear();
-            layer->set_recording(true);
+            layer->set_recording(true, o.router.nash_group);
         }
         const auto ppl = model::perplexity(session, tokens, po);
         std::vector<std::vector<moe::BatchRecord>> records;
@@ -188,7 +188,7 @@ std::vector<moe::RouterMetrics> bench_synthetic(const Options& o, Speedup& speed
                 const double routed = model::seconds_now();
                 synthetic.layer->execute_experts(x.data(), n_tokens, routing, out.data(), {});
                 const double done = model::seconds_now();
-                auto rec = moe::make_batch_record(0, routing, o.experts);
+                auto rec = moe::make_batch_record(0, routing, o.experts, o.router.nash_group);
                 rec.route_seconds = routed - start;
                 rec.expert_seconds = done - routed;
                 records.push_back(std::move(rec));
@@ -261,6 +261,7 @@ void add_route_bench_command(CLI::App& root, Action& action) {
                                        {"route_us_per_token", m.route_us_per_token},
                                        {"expert_tok_per_s", m.expert_tok_per_s},
                                        {"perplexity", m.perplexity >= 0 ? nlohmann::json(m.perplexity) : nlohmann::json()},
+                                       {"swarm_bound_max_mean", m.swarm_bound},
                                        {"expert_load", m.expert_load}});
                 print_line(nlohmann::json{{"routers", routers},
                                           {"l2_bytes", l2},
@@ -274,12 +275,12 @@ void add_route_bench_command(CLI::App& root, Action& action) {
                                .dump(2));
                 return;
             }
-            print_line("router     max/mean  load_cv  dropped  mass_kept  distinct  hit_L2  hit_L3  route_us/tok  "
+            print_line("router     max/mean  bound  load_cv  dropped  mass_kept  distinct  hit_L2  hit_L3  route_us/tok  "
                        "expert_tok/s  perplexity");
             for (const auto& m : results) {
                 char line[512];
-                std::snprintf(line, sizeof line, "%-9s  %8.3f  %7.3f  %7lld  %9.4f  %8.2f  %6.3f  %6.3f  %12.2f  %12.0f  %s",
-                              m.name.c_str(), m.max_mean_load, m.load_cv, static_cast<long long>(m.dropped),
+                std::snprintf(line, sizeof line, "%-9s  %8.3f  %5.3f  %7.3f  %7lld  %9.4f  %8.2f  %6.3f  %6.3f  %12.2f  %12.0f  %s",
+                              m.name.c_str(), m.max_mean_load, m.swarm_bound, m.load_cv, static_cast<long long>(m.dropped),
                               m.mass_kept, m.distinct_per_batch, m.cache_hit_l2, m.cache_hit_l3, m.route_us_per_token,
                               m.expert_tok_per_s,
                               m.perplexity >= 0 ? std::to_string(m.perplexity).c_str() : "-");

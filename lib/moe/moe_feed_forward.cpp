@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "model/ops.h"
+#include "moe/swarm_bound.h"
 #include "model/weight_binding.h"
 
 namespace dilmodeli::moe {
@@ -36,7 +37,7 @@ std::vector<kernels::WeightMatrix> bind_experts(const gguf::GgufFile& file, cons
 
 }  // namespace
 
-BatchRecord make_batch_record(int64_t layer, const Routing& routing, int64_t n_experts) {
+BatchRecord make_batch_record(int64_t layer, const Routing& routing, int64_t n_experts, int64_t swarm_group) {
     const int64_t k = routing.k;
     BatchRecord rec;
     rec.layer = layer;
@@ -58,6 +59,9 @@ BatchRecord make_batch_record(int64_t layer, const Routing& routing, int64_t n_e
             }
         }
     }
+    if (swarm_group > 0 && k <= n_experts)
+        rec.swarm_min_max_load = swarm_min_max_load(routing.probs.data(), routing.n_tokens, n_experts, k,
+                                                    std::clamp(swarm_group, k, n_experts));
     return rec;
 }
 
@@ -148,7 +152,7 @@ void MoeFeedForward::forward(const float* x, int64_t n_tokens, float* out, const
     if (hooks.timer) hooks.timer->on_op("ffn_moe_route", layer, n_tokens, route_seconds);
 
     if (recording_) {
-        BatchRecord rec = make_batch_record(layer_, routing_, n_exp);
+        BatchRecord rec = make_batch_record(layer_, routing_, n_exp, swarm_group_);
         rec.route_seconds = route_seconds;
         rec.expert_seconds = expert_seconds;
         records_.push_back(std::move(rec));

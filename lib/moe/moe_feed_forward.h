@@ -50,10 +50,12 @@ struct BatchRecord {
     double mass_top_k = 0;      // the same for plain top-k's choice
     double route_seconds = 0;
     double expert_seconds = 0;
+    int64_t swarm_min_max_load = -1;  // lib/moe/swarm_bound.h; -1: not computed
 };
 
-// The record of one routed batch (timings left 0).
-BatchRecord make_batch_record(int64_t layer, const Routing& routing, int64_t n_experts);
+// The record of one routed batch (timings left 0). swarm_group > 0 also computes the lowest
+// max load any router keeping to each token's swarm_group best experts could reach.
+BatchRecord make_batch_record(int64_t layer, const Routing& routing, int64_t n_experts, int64_t swarm_group = 0);
 
 class MoeFeedForward : public model::FeedForward {
 public:
@@ -86,7 +88,10 @@ public:
     void set_combine(Combine combine) { combine_ = combine; }
     void set_experts_used(int64_t k);
 
-    void set_recording(bool on) { recording_ = on; }
+    void set_recording(bool on, int64_t swarm_group = 0) {
+        recording_ = on;
+        swarm_group_ = swarm_group;
+    }
     std::vector<BatchRecord>& records() { return records_; }
 
 private:
@@ -97,6 +102,7 @@ private:
     std::unique_ptr<Router> router_;
     Combine combine_ = Combine::softmax;
     bool recording_ = false;
+    int64_t swarm_group_ = 0;
     std::vector<BatchRecord> records_;
 
     Routing routing_;

@@ -15,6 +15,7 @@
 #include "kernels/matmul.h"
 #include "model/llama_config.h"
 #include "model/llama_model.h"
+#include "moe/router_fit.h"
 #include "tokenizer/tokenizer.h"
 
 namespace dilmodeli::moe {
@@ -94,7 +95,59 @@ struct LayerPlan {
     std::vector<float> router;   // (experts, n_embd)
 };
 
+// Centroid router: expert e's row is the mean gate row of its channels.
+std::vector<float> centroid_router(const std::vector<float>& gate, const std::vector<int32_t>& slots, int64_t experts,
+                                   int64_t d) {
+    const int64_t m = int64_t(slots.size()) / experts;
+    std::vector<float> router(size_t(experts * d), 0.0f);
+    for (int64_t e = 0; e < experts; ++e) {
+        int64_t members = 0;
+        float* r = router.data() + e * d;
+        for (int64_t j = 0; j < m; ++j) {
+            const int32_t ch = slots[size_t(e * m + j)];
+            if (ch < 0) continue;
+            ++members;
+            for (int64_t i = 0; i < d; ++i) r[i] += gate[size_t(int64_t(ch) * d + i)];
+        }
+        const float scale = float(1.0 / double(std::max<int64_t>(1, members)));
+        for (int64_t i = 0; i < d; ++i) r[i] *= scale;
+    }
+    return router;
+}
+
+// Per channel, its activation silu(g.x) * (u.x) over the calibration tokens, unit length.
+std::vector<float> activation_features(const kernels::WeightMatrix& gate, const kernels::WeightMatrix& up,
+                                       const std::vector<float>& x, int64_t n_tokens) {
+    const int64_t ff = gate.rows;
+    std::vector<float> g(size_t(n_tokens * ff)), u(size_t(n_tokens * ff)), features(size_t(ff * n_tokens));
+    kernels::matmul(gate, x.data(), n_tokens, g.data());
+    kernels::matmul(up, x.data(), n_tokens, u.data());
+    for (int64_t ch = 0; ch < ff; ++ch) {
+        for (int64_t t = 0; t < n_tokens; ++t) {
+            const float gv = g[size_t(t * ff + ch)];
+            features[size_t(ch * n_tokens + t)] = gv / (1.0f + std::exp(-gv)) * u[size_t(t * ff + ch)];
+        }
+        normalise(features.data() + ch * n_tokens, n_tokens);
+    }
+    return features;
+}
+
 }  // namespace
+
+const char* cluster_name(ClusterBy c) { return c == ClusterBy::GateRows ? "gate_rows" : "activations"; }
+const char* router_kind_name(RouterKind r) { return r == RouterKind::Centroid ? "centroid" : "lsq"; }
+
+ClusterBy parse_cluster(const std::string& name) {
+    if (name == "gate_rows" || name == "gate") return ClusterBy::GateRows;
+    if (name == "activations") return ClusterBy::Activations;
+    throw usage_error("unknown clustering '" + name + "' (expected gate_rows or activations)");
+}
+
+RouterKind parse_router_kind(const std::string& name) {
+    if (name == "centroid") return RouterKind::Centroid;
+    if (name == "lsq") return RouterKind::LeastSquares;
+    throw usage_error("unknown router fit '" + name + "' (expected centroid or lsq)");
+}
 
 std::vector<int32_t> balanced_kmeans(const std::vector<float>& points, int64_t n, int64_t dim, int64_t clusters,
                                      int64_t cluster_size, int32_t iterations, uint64_t seed) {
@@ -163,6 +216,9 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
         throw usage_error(input_path + " is already a mixture-of-experts model");
     const int64_t E = options.experts, d = c.n_embd;
 
+    const bool needs_calibration = options.cluster == ClusterBy::Activations || options.router == RouterKind::LeastSquares;
+    if (needs_calibration && options.calibration_text.empty())
+        throw usage_error(std::string("clustering by activations and the lsq router need calibration text (--calib)"));
     std::vector<std::vector<float>> calib;
     if (!options.calibration_text.empty()) calib = calibration_inputs(input_path, options);
 
@@ -171,6 +227,8 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
     report.experts = E;
     report.top_k = options.top_k;
     report.calibrated = !calib.empty();
+    report.cluster = options.cluster;
+    report.router = options.router;
     std::vector<LayerPlan> plans(size_t(c.n_layers));
     std::vector<int64_t> expert_ff(size_t(c.n_layers));
     for (int64_t l = 0; l < c.n_layers; ++l) {
@@ -182,45 +240,42 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
         const int64_t m = (ff + E - 1) / E;
         expert_ff[size_t(l)] = m;
         report.padding_channels += m * E - ff;
-        const auto gate = dequantize(kernels::WeightMatrix::from_tensor(file->require_tensor(blk + "ffn_gate.weight")));
+        const auto gate_w = kernels::WeightMatrix::from_tensor(file->require_tensor(blk + "ffn_gate.weight"));
+        const auto up_w = kernels::WeightMatrix::from_tensor(file->require_tensor(blk + "ffn_up.weight"));
+        const auto gate = dequantize(gate_w);
+        const std::vector<float>* x = report.calibrated ? &calib[size_t(l)] : nullptr;
+        const int64_t n_tokens = x ? int64_t(x->size()) / d : 0;
+        if (x && n_tokens < 1) throw usage_error(options.calibration_text + ": no calibration tokens reached layer " +
+                                                 std::to_string(l));
 
         std::vector<float> features;
         int64_t dim = d;
-        if (report.calibrated && !calib[size_t(l)].empty()) {
-            const auto up = dequantize(kernels::WeightMatrix::from_tensor(file->require_tensor(blk + "ffn_up.weight")));
-            const auto& x = calib[size_t(l)];
-            dim = int64_t(x.size()) / d;
-            features.resize(size_t(ff * dim));
-            for (int64_t ch = 0; ch < ff; ++ch) {
-                for (int64_t t = 0; t < dim; ++t) {
-                    double g = 0, u = 0;
-                    for (int64_t i = 0; i < d; ++i) {
-                        g += double(gate[size_t(ch * d + i)]) * x[size_t(t * d + i)];
-                        u += double(up[size_t(ch * d + i)]) * x[size_t(t * d + i)];
-                    }
-                    features[size_t(ch * dim + t)] = float(g / (1.0 + std::exp(-g)) * u);
-                }
-                normalise(features.data() + ch * dim, dim);
-            }
+        if (options.cluster == ClusterBy::Activations) {
+            features = activation_features(gate_w, up_w, *x, n_tokens);
+            dim = n_tokens;
         } else {
             features = gate;
             for (int64_t ch = 0; ch < ff; ++ch) normalise(features.data() + ch * d, d);
         }
         LayerPlan& plan = plans[size_t(l)];
         plan.slots = balanced_kmeans(features, ff, dim, E, m, options.iterations, options.seed + uint64_t(l));
-        plan.router.assign(size_t(E * d), 0.0f);
-        for (int64_t e = 0; e < E; ++e) {
-            int64_t members = 0;
-            float* r = plan.router.data() + e * d;
-            for (int64_t j = 0; j < m; ++j) {
-                const int32_t ch = plan.slots[size_t(e * m + j)];
-                if (ch < 0) continue;
-                ++members;
-                for (int64_t i = 0; i < d; ++i) r[i] += gate[size_t(int64_t(ch) * d + i)];
+        plan.router = centroid_router(gate, plan.slots, E, d);
+        if (x) {
+            const auto down = dequantize(kernels::WeightMatrix::from_tensor(file->require_tensor(blk + "ffn_down.weight")));
+            const auto outputs = expert_outputs(gate_w, up_w, down, plan.slots, E, *x, n_tokens);
+            LayerRouterReport lr;
+            lr.centroid_error = reconstruction_error(plan.router, *x, outputs, n_tokens, d, E, options.top_k);
+            lr.error = lr.centroid_error;
+            if (options.router == RouterKind::LeastSquares) {
+                RouterFit fit = fit_router(*x, outputs, n_tokens, d, E, options.top_k);
+                plan.router = std::move(fit.weights);
+                lr.error = fit.reconstruction_error;
+                lr.oracle_error = fit.oracle_error;
+                lr.sharpness = fit.sharpness;
             }
-            const float scale = float(options.router_scale / double(std::max<int64_t>(1, members)));
-            for (int64_t i = 0; i < d; ++i) r[i] *= scale;
+            report.routers.push_back(lr);
         }
+        for (float& v : plan.router) v = float(v * options.router_scale);
     }
     report.dense_ff = c.n_ff.front();
     report.expert_ff = expert_ff.front();
@@ -244,7 +299,8 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
         {"llama.expert_used_count", gguf::Value(uint32_t(options.top_k))},
         {"dilmodeli.moefy.expert_scale", gguf::Value(float(options.top_k))},
         {"dilmodeli.moefy.source_ff", gguf::Value(uint32_t(report.dense_ff))},
-        {"dilmodeli.moefy.clustering", gguf::Value::string(report.calibrated ? "activations" : "gate_rows")},
+        {"dilmodeli.moefy.clustering", gguf::Value::string(cluster_name(options.cluster))},
+        {"dilmodeli.moefy.router", gguf::Value::string(router_kind_name(options.router))},
     };
     for (const auto& kv : file->metadata())
         if (!replaced.count(kv.key)) metadata.push_back(kv);

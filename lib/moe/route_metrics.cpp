@@ -35,6 +35,8 @@ RouterMetrics summarise_records(const std::string& name, const std::vector<std::
     int64_t batches = 0, fetches = 0, hits2 = 0, hits3 = 0, tokens = 0, routed_tokens = 0;
     double mass = 0, mass_top = 0, route_s = 0, expert_s = 0, distinct = 0;
     size_t n_batches = 0;
+    double bound_sum = 0;
+    int64_t bound_batches = 0;
     for (const auto& records : layers) n_batches = std::max(n_batches, records.size());
     for (size_t b = 0; b < n_batches; ++b) {
         for (size_t l = 0; l < layers.size(); ++l) {
@@ -49,6 +51,11 @@ RouterMetrics summarise_records(const std::string& name, const std::vector<std::
                 max = std::max(max, double(v));
             }
             const double mean = sum / double(n_exp);
+            if (r.swarm_min_max_load >= 0 && r.n_tokens > 0) {
+                // Against the full demand: a router that drops slots lowers its own mean.
+                bound_sum += double(r.swarm_min_max_load) * double(n_exp) / double(r.n_tokens * r.k);
+                ++bound_batches;
+            }
             if (mean > 0) {
                 m.max_mean_load += max / mean;
                 m.load_cv += std::sqrt(std::max(0.0, sq / double(n_exp) - mean * mean)) / mean;
@@ -72,6 +79,7 @@ RouterMetrics summarise_records(const std::string& name, const std::vector<std::
             }
         }
     }
+    if (bound_batches > 0) m.swarm_bound = bound_sum / double(bound_batches);
     if (batches > 0) {
         m.max_mean_load /= double(batches);
         m.load_cv /= double(batches);

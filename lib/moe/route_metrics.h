@@ -22,6 +22,9 @@ struct RouterMetrics {
     double route_us_per_token = 0;
     double expert_tok_per_s = 0;
     double perplexity = -1;         // < 0: not measured
+    // Mean over (batch, layer) of the lowest max/mean load a router keeping to each token's
+    // swarm could reach on the same batches (lib/moe/swarm_bound.h); < 0: not computed.
+    double swarm_bound = -1;
     std::vector<double> expert_load;  // (n_experts) load / mean load, summed over batches and layers
 };
 

@@ -37,7 +37,7 @@ struct RouterOptions {
     // fetching an expert not used in the previous batch (nats, shared by its users).
     int32_t nash_group = 7;
     double nash_load_slack = 1.10;
-    double nash_congestion = 4.0;
+    double nash_congestion = 0.5;
     double nash_cache_cost = 0.05;
 };
 

@@ -47,37 +47,56 @@ void NashRouter::route(const float* logits, int64_t n_tokens, int64_t n_experts,
     });
 
     const auto strategies = subsets(group_, k);
-    nash::GameBuilder builder;
     // One resource per expert; the curve covers loads 1..n_tokens (a token occupies an expert once).
     const double balanced = double(n_tokens * k) / double(n_experts);
     const double cap = std::max(1.0, std::floor(options_.nash_load_slack * balanced + 1e-9));
-    std::vector<double> curve(static_cast<size_t>(n_tokens));
-    for (int64_t e = 0; e < n_experts; ++e) {
-        const double fetch = resident_[size_t(e)] ? 0.0 : options_.nash_cache_cost;
-        for (int64_t l = 1; l <= n_tokens; ++l)
-            curve[size_t(l - 1)] = options_.nash_congestion * std::max(0.0, double(l) - cap) + fetch / double(l);
-        builder.add_resource(curve);
-    }
-    std::vector<double> cost(strategies.size());
-    std::vector<int32_t> resources(static_cast<size_t>(k));
+    // The private costs do not depend on the congestion price: build them once.
+    std::vector<std::vector<double>> private_cost(static_cast<size_t>(n_tokens), std::vector<double>(strategies.size()));
     for (int64_t t = 0; t < n_tokens; ++t) {
         const float* p = out.probs.data() + t * n_experts;
         const int32_t* group = groups_.data() + t * group_;
         for (size_t s = 0; s < strategies.size(); ++s) {
             double c = 0;
             for (int32_t member : strategies[s]) c -= std::log(std::max(double(p[group[member]]), 1e-30));
-            cost[s] = c;
-        }
-        const int32_t player = builder.add_player(cost);
-        for (size_t s = 0; s < strategies.size(); ++s) {
-            for (int64_t j = 0; j < k; ++j) resources[size_t(j)] = group[strategies[s][size_t(j)]];
-            builder.add_strategy_resources(player, int32_t(s), resources);
+            private_cost[size_t(t)][s] = c;
         }
     }
-    const nash::Game game = builder.build();
-    nash::SolveOptions solve;
-    solve.max_sweeps = 200;
-    report_ = nash::solve_equilibrium(game, solve);
+    auto solve_at = [&](double congestion, const nash::Profile& start) {
+        nash::GameBuilder builder;
+        std::vector<double> curve(static_cast<size_t>(n_tokens));
+        for (int64_t e = 0; e < n_experts; ++e) {
+            const double fetch = resident_[size_t(e)] ? 0.0 : options_.nash_cache_cost;
+            for (int64_t l = 1; l <= n_tokens; ++l)
+                curve[size_t(l - 1)] = congestion * std::max(0.0, double(l) - cap) + fetch / double(l);
+            builder.add_resource(curve);
+        }
+        std::vector<int32_t> resources(static_cast<size_t>(k));
+        for (int64_t t = 0; t < n_tokens; ++t) {
+            const int32_t player = builder.add_player(private_cost[size_t(t)]);
+            const int32_t* group = groups_.data() + t * group_;
+            for (size_t s = 0; s < strategies.size(); ++s) {
+                for (int64_t j = 0; j < k; ++j) resources[size_t(j)] = group[strategies[s][size_t(j)]];
+                builder.add_strategy_resources(player, int32_t(s), resources);
+            }
+        }
+        const nash::Game game = builder.build();
+        nash::SolveOptions solve;
+        solve.max_sweeps = 200;
+        solve.initial = start;
+        return nash::solve_equilibrium(game, solve);
+    };
+    auto max_load = [&](const nash::Profile& profile) {
+        std::vector<int64_t> load(static_cast<size_t>(n_experts), 0);
+        for (int64_t t = 0; t < n_tokens; ++t)
+            for (int32_t member : strategies[size_t(profile[size_t(t)])]) ++load[size_t(groups_[size_t(t * group_ + member)])];
+        return double(*std::max_element(load.begin(), load.end()));
+    };
+    // The gentlest price first: it moves only tokens whose preference gap is small. Where the
+    // equilibrium still overloads an expert, the price rises (x8, twice) from where it stood,
+    // so preferences strong enough to resist a soft price yield to a firm one.
+    report_ = solve_at(options_.nash_congestion, {});
+    for (int step = 0; step < 2 && max_load(report_.strategy) > cap && options_.nash_congestion > 0; ++step)
+        report_ = solve_at(options_.nash_congestion * std::pow(8.0, step + 1), report_.strategy);
 
     std::fill(resident_.begin(), resident_.end(), 0);
     for (int64_t t = 0; t < n_tokens; ++t) {

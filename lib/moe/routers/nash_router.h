@@ -11,6 +11,10 @@
 //
 // Best-response dynamics from plain top-k (every token's cheapest private choice) stop at a pure
 // Nash equilibrium (lib/nash); the equilibrium check of every solve is kept in last_report().
+// When the equilibrium still loads an expert past cap, the congestion price is raised (x8, at
+// most twice) and the game solved again from there: the softest price that balances costs the
+// least router mass, and the router's logit scale, which sets how strong preferences are,
+// differs from model to model.
 // The combine weights are llama.cpp's: the chosen experts' probabilities renormalised.
 #include "moe/router.h"
 #include "nash/best_response.h"
