@@ -83,20 +83,25 @@ struct SyntheticLayer {
     }
 };
 
-// Seconds of the fastest of `repeats` runs of execute_experts in an arena of `threads`.
+// Median seconds of execute_experts in an arena of `threads`: at least `repeats` runs and at
+// least 50 ms of them, after one untimed run.
 double time_experts(moe::MoeFeedForward& layer, const std::vector<float>& x, const moe::Routing& routing,
                     int threads, int repeats) {
     tbb::task_arena arena(threads);
     std::vector<float> out(x.size());
-    double best = std::numeric_limits<double>::infinity();
+    std::vector<double> runs;
     arena.execute([&] {
-        for (int r = 0; r < repeats; ++r) {
+        layer.execute_experts(x.data(), routing.n_tokens, routing, out.data(), {});
+        double total = 0;
+        while (int(runs.size()) < repeats || total < 0.05) {
             const double start = model::seconds_now();
             layer.execute_experts(x.data(), routing.n_tokens, routing, out.data(), {});
-            best = std::min(best, model::seconds_now() - start);
+            runs.push_back(model::seconds_now() - start);
+            total += runs.back();
         }
     });
-    return best;
+    std::sort(runs.begin(), runs.end());
+    return runs[runs.size() / 2];
 }
 
 struct Speedup {
@@ -116,7 +121,6 @@ Speedup measure_speedup(moe::MoeFeedForward& layer, int64_t batch, int threads) 
     Speedup s;
     s.threads = threads;
     s.batch = batch;
-    time_experts(layer, x, routing, threads, 2);  // warm-up
     s.serial_seconds = time_experts(layer, x, routing, 1, 7);
     s.parallel_seconds = time_experts(layer, x, routing, threads, 7);
     return s;

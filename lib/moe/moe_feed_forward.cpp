@@ -190,9 +190,21 @@ void MoeFeedForward::execute_experts(const float* x, int64_t n_tokens, const Rou
     for (int64_t e = 0; e < n_exp; ++e)
         if (expert_begin_[size_t(e + 1)] > expert_begin_[size_t(e)]) active.push_back(int32_t(e));
 
-    auto run_expert = [&](int32_t e) {
-        const int64_t begin = expert_begin_[size_t(e)];
-        const int64_t count = expert_begin_[size_t(e) + 1] - begin;
+    // Tasks of at most kTaskRows tokens of one expert: a popular expert is split so that threads
+    // finish together, and the split is fixed by the routing alone (results do not depend on it:
+    // every row is computed by the same kernels whatever its task).
+    constexpr int64_t kTaskRows = 16;
+    struct Task {
+        int32_t expert;
+        int64_t begin, count;
+    };
+    std::vector<Task> tasks;
+    for (int32_t e : active)
+        for (int64_t at = expert_begin_[size_t(e)]; at < expert_begin_[size_t(e) + 1]; at += kTaskRows)
+            tasks.push_back({e, at, std::min(kTaskRows, expert_begin_[size_t(e) + 1] - at)});
+    auto run_task = [&](const Task& task) {
+        const int32_t e = task.expert;
+        const int64_t begin = task.begin, count = task.count;
         float* xe = xs_.data() + begin * embd;
         for (int64_t r = 0; r < count; ++r)
             std::copy_n(x + int64_t(row_token_[size_t(begin + r)]) * embd, embd, xe + r * embd);
@@ -205,13 +217,14 @@ void MoeFeedForward::execute_experts(const float* x, int64_t n_tokens, const Rou
     };
     if (hooks.observer || hooks.timer) {
         // Observers and timers expect one call at a time.
-        for (int32_t e : active) run_expert(e);
+        for (const Task& task : tasks) run_task(task);
     } else {
-        tbb::parallel_for(size_t(0), active.size(), [&](size_t i) { run_expert(active[i]); });
+        tbb::parallel_for(size_t(0), tasks.size(), [&](size_t i) { run_task(tasks[i]); });
     }
 
-    // Combine in slot order: the same sums whatever the thread count.
-    tbb::parallel_for(int64_t(0), n_tokens, [&](int64_t t) {
+    // Combine in slot order: the same sums whatever the thread count. Small batches stay on this
+    // thread: waking the others costs more than the few multiply-adds.
+    auto combine = [&](int64_t t) {
         float* o = out + t * embd;
         std::fill(o, o + embd, 0.0f);
         for (int64_t j = 0; j < k; ++j) {
@@ -221,7 +234,12 @@ void MoeFeedForward::execute_experts(const float* x, int64_t n_tokens, const Rou
             const float* y = ys_.data() + r * embd;
             for (int64_t i = 0; i < embd; ++i) o[i] += w * y[i];
         }
-    });
+    };
+    if (n_tokens * k * embd < (int64_t(1) << 18)) {
+        for (int64_t t = 0; t < n_tokens; ++t) combine(t);
+    } else {
+        tbb::parallel_for(int64_t(0), n_tokens, combine);
+    }
 
 }
 
