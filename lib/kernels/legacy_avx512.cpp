@@ -13,6 +13,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include <type_traits>
+
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/tu_local.h"
@@ -58,11 +60,17 @@ void quantize_group16(const float* x, int64_t n, void* out) {
 // ---- weights ------------------------------------------------------------------------------
 
 // The 16-byte field at `field` of blocks 0..15 (`stride` bytes apart), transposed: g[j] lane p
-// holds dword j of block kGroupLaneBlock[p] = 4 (p % 4) + p / 4.
-template <int Stride>
-void gather_transpose(const uint8_t* field, __m512i g[4]) {
+// holds dword j of block kGroupLaneBlock[p] = 4 (p % 4) + p / 4. Only the first `quads` groups of
+// four blocks are read (a row's last group may hold 4, 8 or 12 blocks); the rest are zero.
+// Quads is an int, or std::integral_constant<int, 4> so full groups compile without the test.
+template <int Stride, typename Quads>
+void gather_transpose(const uint8_t* field, __m512i g[4], Quads quads) {
     __m512i q[4];
     for (int m = 0; m < 4; ++m) {
+        if (m >= int(quads)) {
+            q[m] = _mm512_setzero_si512();
+            continue;
+        }
         const uint8_t* b = field + 4 * m * Stride;
         __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b)));
         v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + Stride)), 1);
@@ -77,14 +85,14 @@ void gather_transpose(const uint8_t* field, __m512i g[4]) {
     g[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
-// The fp16 scales at the start of blocks 0..15, as floats in lane order. (Scalar loads packed in
-// general registers measured faster than vpgatherdd or vpermt2w over the group's bytes.)
-template <int Stride>
-__m512 gather_scales(const uint8_t* blocks) {
-    uint64_t h[4];
+// The fp16 scales at the start of blocks 0..15, as floats in lane order; blocks of quads not
+// read are 0. (Scalar loads packed in general registers measured faster than vpgatherdd or
+// vpermt2w over the group's bytes.)
+template <int Stride, typename Quads>
+__m512 gather_scales(const uint8_t* blocks, Quads quads) {
+    uint64_t h[4] = {0, 0, 0, 0};
     for (int l = 0; l < 4; ++l)
-        h[l] = uint64_t(load_u16(blocks + l * Stride)) | uint64_t(load_u16(blocks + (4 + l) * Stride)) << 16 |
-               uint64_t(load_u16(blocks + (8 + l) * Stride)) << 32 | uint64_t(load_u16(blocks + (12 + l) * Stride)) << 48;
+        for (int m = 0; m < int(quads); ++m) h[l] |= uint64_t(load_u16(blocks + (4 * m + l) * Stride)) << (16 * m);
     const __m256i halves = _mm256_set_epi64x(int64_t(h[3]), int64_t(h[2]), int64_t(h[1]), int64_t(h[0]));
     return _mm512_cvtph_ps(halves);
 }
@@ -93,10 +101,10 @@ __m512 gather_scales(const uint8_t* blocks) {
 struct Q4_0 {
     static constexpr int kBlockBytes = 18;
     static constexpr int kShift = 3;
-    template <typename F>
-    static void for_each_slot(const uint8_t* blocks, F&& f) {
+    template <typename Quads, typename F>
+    static void for_each_slot(const uint8_t* blocks, Quads quads, F&& f) {
         __m512i g[4];
-        gather_transpose<kBlockBytes>(blocks + 2, g);
+        gather_transpose<kBlockBytes>(blocks + 2, g, quads);
         const __m512i low = _mm512_set1_epi8(0x0f);
         for (int j = 0; j < 4; ++j) f(j, _mm512_and_si512(g[j], low));
         for (int j = 0; j < 4; ++j) f(4 + j, _mm512_and_si512(_mm512_srli_epi32(g[j], 4), low));
@@ -107,10 +115,10 @@ struct Q4_0 {
 struct IQ4_NL {
     static constexpr int kBlockBytes = 18;
     static constexpr int kShift = 7;
-    template <typename F>
-    static void for_each_slot(const uint8_t* blocks, F&& f) {
+    template <typename Quads, typename F>
+    static void for_each_slot(const uint8_t* blocks, Quads quads, F&& f) {
         __m512i g[4];
-        gather_transpose<kBlockBytes>(blocks + 2, g);
+        gather_transpose<kBlockBytes>(blocks + 2, g, quads);
         alignas(16) uint8_t table[16];
         for (int i = 0; i < 16; ++i) table[i] = uint8_t(quant::kIq4nlValues[i] + 128);
         const __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(table)));
@@ -125,12 +133,12 @@ struct IQ4_NL {
 struct Q8_0 {
     static constexpr int kBlockBytes = 34;
     static constexpr int kShift = 7;
-    template <typename F>
-    static void for_each_slot(const uint8_t* blocks, F&& f) {
+    template <typename Quads, typename F>
+    static void for_each_slot(const uint8_t* blocks, Quads quads, F&& f) {
         const __m512i flip = _mm512_set1_epi8(char(0x80));
         for (int half = 0; half < 2; ++half) {
             __m512i g[4];
-            gather_transpose<kBlockBytes>(blocks + 2 + 16 * half, g);
+            gather_transpose<kBlockBytes>(blocks + 2 + 16 * half, g, quads);
             for (int j = 0; j < 4; ++j) f(4 * half + j, _mm512_xor_si512(g[j], flip));
         }
     }
@@ -142,21 +150,22 @@ struct GroupKernel {
     static void run(const GemmArgs& g, int64_t r0, int64_t t0) {
         constexpr int kGroupBytes = 16 * W::kBlockBytes;
         const size_t prefetch = prefetch_offset(g.w_stride, R);
-        const int64_t nb = g.n / 32, ng = (nb + 15) / 16;
+        const int64_t nb = g.n / 32;
         const Q8Group16* a[T];
         for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const Q8Group16*>(g.act + size_t(t0 + t) * g.act_stride);
         Batch acc[R][T];
         for (int r = 0; r < R; ++r)
             for (int t = 0; t < T; ++t) acc[r][t] = Batch(0.0f);
         alignas(64) uint8_t tail[kGroupBytes];
-        for (int64_t gi = 0; gi < ng; ++gi) {
-            const bool partial = gi == ng - 1 && nb % 16 != 0;
+        // Full groups read all four quads (a constant, so the test compiles away). A last group
+        // of 4, 8 or 12 blocks is read in place, its missing quads zero registers; any other
+        // remainder is copied into a zeroed group first, so no row is read past its end.
+        auto group_step = [&](int64_t gi, auto quads_read, auto copy_tail) __attribute__((always_inline)) {
             for (int r = 0; r < R; ++r) {
                 const uint8_t* blocks = g.w + size_t(r0 + r) * g.w_stride + size_t(gi) * kGroupBytes;
                 for (int line = 0; line < kGroupBytes; line += 64)
                     _mm_prefetch(reinterpret_cast<const char*>(blocks + prefetch + line), _MM_HINT_T0);
-                if (partial) {
-                    // Never read past the row: copy the blocks that exist, zero the others.
+                if constexpr (decltype(copy_tail)::value) {
                     std::memset(tail, 0, sizeof tail);
                     std::memcpy(tail, blocks, size_t(nb % 16) * W::kBlockBytes);
                     blocks = tail;
@@ -169,18 +178,30 @@ struct GroupKernel {
                     isum[0][t] = _mm512_slli_epi32(_mm512_load_si512(a[t][gi].negsum), W::kShift);
                     if constexpr (kChains == 2) isum[1][t] = _mm512_setzero_si512();
                 }
-                W::for_each_slot(blocks, [&](int s, __m512i v) {
+                W::for_each_slot(blocks, quads_read, [&](int s, __m512i v) {
                     for (int t = 0; t < T; ++t)
-                        isum[s % kChains][t] = _mm512_dpbusd_epi32(isum[s % kChains][t], v, _mm512_load_si512(a[t][gi].qs[s]));
+                        isum[s % kChains][t] =
+                            _mm512_dpbusd_epi32(isum[s % kChains][t], v, _mm512_load_si512(a[t][gi].qs[s]));
                 });
                 if constexpr (kChains == 2)
                     for (int t = 0; t < T; ++t) isum[0][t] = _mm512_add_epi32(isum[0][t], isum[1][t]);
-                const Batch dw = gather_scales<W::kBlockBytes>(blocks);
+                const Batch dw = gather_scales<W::kBlockBytes>(blocks, quads_read);
                 for (int t = 0; t < T; ++t) {
                     const Batch scale = dw * Batch::load_aligned(a[t][gi].d);
                     acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[0][t]), scale, acc[r][t]);
                 }
             }
+        };
+        using AllQuads = std::integral_constant<int, 4>;
+        const int64_t full_groups = nb / 16;
+        for (int64_t gi = 0; gi < full_groups; ++gi) group_step(gi, AllQuads{}, std::false_type{});
+        const int tail_blocks = int(nb % 16);
+        switch (tail_blocks) {
+            case 0: break;
+            case 4: group_step(full_groups, std::integral_constant<int, 1>{}, std::false_type{}); break;
+            case 8: group_step(full_groups, std::integral_constant<int, 2>{}, std::false_type{}); break;
+            case 12: group_step(full_groups, std::integral_constant<int, 3>{}, std::false_type{}); break;
+            default: group_step(full_groups, AllQuads{}, std::true_type{}); break;
         }
         for (int t = 0; t < T; ++t)
             for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = xsimd::hadd(acc[r][t]);
