@@ -37,7 +37,18 @@ for shape in $shapes; do
   done
 done
 
+# Memory bandwidth now (STREAM triad at 1 and 2 threads, from `profile`): the machine drifts, so
+# the run carries its own roofline, taken before and after the timings.
+bandwidth() {
+  if [ -f ../shared/models/stories260K/stories260K.gguf ]; then
+    "$B" -q profile -m ../shared/models/stories260K/stories260K.gguf -n 1 --ladder-max 16K --no-thread-scaling \
+      --json 2>/dev/null | tr -d '\n ' | grep -o '"stream":\[[^]]*\]' | sed 's/^"stream"://'
+  else
+    echo "null"
+  fi
+}
 echo "{\"machine\": {\"cpu\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')\", \"cores\": $(nproc)},"
+echo "\"bandwidth_before\": $(bandwidth),"
 echo "\"results\": ["
 first=1
 for m in "${models[@]}"; do
@@ -47,6 +58,7 @@ for m in "${models[@]}"; do
   "$B" -q bench -m "$m" -p 128 -n 64 -r "$reps" -t 1,2 --json
 done
 echo "],"
+echo "\"bandwidth_after\": $(bandwidth),"
 
 # Quantize wall time: the F32 model to Q4_0 and Q4_K, all threads, median of 3 runs.
 quant_inputs=()
