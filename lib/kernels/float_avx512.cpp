@@ -80,9 +80,12 @@ struct FloatKernel {
     }
 };
 
+// Six tokens per tile: 24 accumulators, 4 weight rows and 1 activation fill the 32 registers,
+// and each weight load serves six fused multiply-adds, so a batch's weights, re-read from L2
+// once per token tile, need a third less L2 bandwidth than with 4 x 4 tiles.
 template <typename W>
 void gemm(const GemmArgs& g) {
-    run_tiles<FloatKernel<W>>(g);
+    run_tiles<FloatKernel<W>, 6>(g);
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ constexpr int64_t kWholeBatch = 8;
 // Weight bytes per task when streaming (few tokens), and rows per task for batches.
 constexpr size_t kChunkBytes = size_t(64) << 10;
 constexpr int64_t kBatchRowChunk = 64;
+constexpr size_t kBatchChunkBytes = size_t(256) << 10;
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
@@ -91,7 +92,9 @@ void for_each_tile(const WeightMatrix& w, int64_t n_tokens, const Body& body) {
         row_chunk = std::min(row_chunk, std::max<int64_t>(4, round_up((w.rows + 31) / 32, 4)));
     } else {
         token_chunk = kTokenChunk;
-        row_chunk = kBatchRowChunk;
+        // A task re-reads its rows once per tile of tokens: keep them within L2.
+        const int64_t fit = int64_t(kBatchChunkBytes / std::max<size_t>(w.row_bytes, 1)) / 4 * 4;
+        row_chunk = std::clamp<int64_t>(fit, 4, kBatchRowChunk);
     }
     const int64_t n_row_chunks = (w.rows + row_chunk - 1) / row_chunk;
     const int64_t n_token_chunks = (n_tokens + token_chunk - 1) / token_chunk;

@@ -67,27 +67,30 @@ inline size_t prefetch_offset(size_t row_stride, int tile_rows) {
 
 // Runs Kernel::run<R, T>(g, r0, t0) over the output in tiles of at most MaxR rows x MaxT
 // tokens: token tiles outside (their activations stay in L1), row tiles inside.
-template <typename Kernel, int R>
+template <typename Kernel, int R, int T, int MaxT>
 void run_tile(const GemmArgs& g, int64_t r0, int64_t t0, int64_t nt) {
-    switch (nt) {
-        case 1: Kernel::template run<R, 1>(g, r0, t0); break;
-        case 2: Kernel::template run<R, 2>(g, r0, t0); break;
-        case 3: Kernel::template run<R, 3>(g, r0, t0); break;
-        default: Kernel::template run<R, 4>(g, r0, t0); break;
+    if constexpr (T < MaxT) {
+        if (nt < T + 1) {
+            Kernel::template run<R, T>(g, r0, t0);
+            return;
+        }
+        run_tile<Kernel, R, T + 1, MaxT>(g, r0, t0, nt);
+    } else {
+        Kernel::template run<R, T>(g, r0, t0);
     }
 }
 
 template <typename Kernel, int MaxT = 4, int MaxR = 4>
 void run_tiles(const GemmArgs& g) {
-    static_assert(MaxT >= 1 && MaxT <= 4 && MaxR >= 1 && MaxR <= 4, "tiles of 1..4 x 1..4");
+    static_assert(MaxT >= 1 && MaxT <= 8 && MaxR >= 1 && MaxR <= 4, "tiles of 1..4 x 1..8");
     for (int64_t t0 = 0; t0 < g.nt; t0 += MaxT) {
         const int64_t nt = min_i64(MaxT, g.nt - t0);
         for (int64_t r0 = 0; r0 < g.nr; r0 += MaxR) {
             switch (min_i64(MaxR, g.nr - r0)) {
-                case 1: run_tile<Kernel, 1>(g, r0, t0, nt); break;
-                case 2: run_tile<Kernel, 2>(g, r0, t0, nt); break;
-                case 3: run_tile<Kernel, 3>(g, r0, t0, nt); break;
-                default: run_tile<Kernel, 4>(g, r0, t0, nt); break;
+                case 1: run_tile<Kernel, 1, 1, MaxT>(g, r0, t0, nt); break;
+                case 2: run_tile<Kernel, 2, 1, MaxT>(g, r0, t0, nt); break;
+                case 3: run_tile<Kernel, 3, 1, MaxT>(g, r0, t0, nt); break;
+                default: run_tile<Kernel, MaxR, 1, MaxT>(g, r0, t0, nt); break;
             }
         }
     }
