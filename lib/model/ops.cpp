@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kernels/activation.h"
+
 namespace dilmodeli::model {
 
 void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps) {
@@ -45,12 +47,7 @@ void softmax(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void silu_multiply(float* gate, const float* up, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-        const float g = gate[i];
-        gate[i] = g / (1.0f + std::exp(-g)) * up[i];
-    }
-}
+void silu_multiply(float* gate, const float* up, int64_t n) { kernels::silu_multiply(gate, up, n); }
 
 void add_in_place(float* dst, const float* src, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] += src[i];

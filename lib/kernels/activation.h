@@ -1,0 +1,11 @@
+#pragma once
+// Element-wise activations of the forward pass, on the active instruction set.
+#include <cstdint>
+
+namespace dilmodeli::kernels {
+
+// gate[i] = gate[i] / (1 + exp(-gate[i])) * up[i] for i < n: SwiGLU's silu(g) * u. Vector
+// versions use a polynomial exp within a few ulp of std::exp (tests/kernels/activation_test.cpp).
+void silu_multiply(float* gate, const float* up, int64_t n);
+
+}  // namespace dilmodeli::kernels
