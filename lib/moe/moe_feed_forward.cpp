@@ -9,8 +9,8 @@
 #include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "model/ops.h"
-#include "moe/swarm_bound.h"
 #include "model/weight_binding.h"
+#include "moe/swarm_bound.h"
 
 namespace dilmodeli::moe {
 

@@ -115,18 +115,12 @@ std::vector<float> centroid_router(const std::vector<float>& gate, const std::ve
     return router;
 }
 
-// Per channel, its activation silu(g.x) * (u.x) over the calibration tokens, unit length.
-std::vector<float> activation_features(const kernels::WeightMatrix& gate, const kernels::WeightMatrix& up,
-                                       const std::vector<float>& x, int64_t n_tokens) {
-    const int64_t ff = gate.rows;
-    std::vector<float> g(size_t(n_tokens * ff)), u(size_t(n_tokens * ff)), features(size_t(ff * n_tokens));
-    kernels::matmul(gate, x.data(), n_tokens, g.data());
-    kernels::matmul(up, x.data(), n_tokens, u.data());
+// Per channel, its activation over the calibration tokens (hidden: n_tokens rows of ff), unit
+// length.
+std::vector<float> activation_features(const std::vector<float>& hidden, int64_t ff, int64_t n_tokens) {
+    std::vector<float> features(size_t(ff * n_tokens));
     for (int64_t ch = 0; ch < ff; ++ch) {
-        for (int64_t t = 0; t < n_tokens; ++t) {
-            const float gv = g[size_t(t * ff + ch)];
-            features[size_t(ch * n_tokens + t)] = gv / (1.0f + std::exp(-gv)) * u[size_t(t * ff + ch)];
-        }
+        for (int64_t t = 0; t < n_tokens; ++t) features[size_t(ch * n_tokens + t)] = hidden[size_t(t * ff + ch)];
         normalise(features.data() + ch * n_tokens, n_tokens);
     }
     return features;
@@ -247,11 +241,13 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
         const int64_t n_tokens = x ? int64_t(x->size()) / d : 0;
         if (x && n_tokens < 1) throw usage_error(options.calibration_text + ": no calibration tokens reached layer " +
                                                  std::to_string(l));
+        // The FFN's activations on the calibration tokens, for clustering and the router fit.
+        const std::vector<float> hidden = x ? ffn_hidden(gate_w, up_w, *x, n_tokens) : std::vector<float>();
 
         std::vector<float> features;
         int64_t dim = d;
         if (options.cluster == ClusterBy::Activations) {
-            features = activation_features(gate_w, up_w, *x, n_tokens);
+            features = activation_features(hidden, ff, n_tokens);
             dim = n_tokens;
         } else {
             features = gate;
@@ -262,7 +258,7 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
         plan.router = centroid_router(gate, plan.slots, E, d);
         if (x) {
             const auto down = dequantize(kernels::WeightMatrix::from_tensor(file->require_tensor(blk + "ffn_down.weight")));
-            const auto outputs = expert_outputs(gate_w, up_w, down, plan.slots, E, *x, n_tokens);
+            const auto outputs = expert_outputs(hidden, down, d, plan.slots, E, n_tokens);
             LayerRouterReport lr;
             lr.centroid_error = reconstruction_error(plan.router, *x, outputs, n_tokens, d, E, options.top_k);
             lr.error = lr.centroid_error;

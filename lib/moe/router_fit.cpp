@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "common/error.h"
+#include "kernels/activation.h"
 
 namespace dilmodeli::moe {
 
@@ -67,23 +68,25 @@ double token_error(const float* outputs, int64_t d, int64_t experts, const std::
 
 }  // namespace
 
-std::vector<float> expert_outputs(const kernels::WeightMatrix& gate, const kernels::WeightMatrix& up,
-                                  const std::vector<float>& down, const std::vector<int32_t>& slots, int64_t experts,
-                                  const std::vector<float>& x, int64_t n_tokens) {
-    const int64_t ff = gate.rows, d = gate.cols, m = int64_t(slots.size()) / experts;
-    std::vector<float> g(size_t(n_tokens * ff)), u(size_t(n_tokens * ff));
-    kernels::matmul(gate, x.data(), n_tokens, g.data());
+std::vector<float> ffn_hidden(const kernels::WeightMatrix& gate, const kernels::WeightMatrix& up,
+                              const std::vector<float>& x, int64_t n_tokens) {
+    std::vector<float> hidden(size_t(n_tokens * gate.rows)), u(hidden.size());
+    kernels::matmul(gate, x.data(), n_tokens, hidden.data());
     kernels::matmul(up, x.data(), n_tokens, u.data());
+    kernels::silu_multiply(hidden.data(), u.data(), int64_t(hidden.size()));
+    return hidden;
+}
+
+std::vector<float> expert_outputs(const std::vector<float>& hidden, const std::vector<float>& down, int64_t d,
+                                  const std::vector<int32_t>& slots, int64_t experts, int64_t n_tokens) {
+    const int64_t ff = int64_t(down.size()) / d, m = int64_t(slots.size()) / experts;
     std::vector<float> out(size_t(n_tokens * experts * d));
     std::vector<float> down_e(size_t(d * m)), h_e(size_t(n_tokens * m)), y(size_t(n_tokens * d));
     for (int64_t e = 0; e < experts; ++e) {
         for (int64_t j = 0; j < m; ++j) {
             const int32_t c = slots[size_t(e * m + j)];
             for (int64_t i = 0; i < d; ++i) down_e[size_t(i * m + j)] = c < 0 ? 0.0f : down[size_t(i * ff + c)];
-            for (int64_t t = 0; t < n_tokens; ++t) {
-                const float gv = c < 0 ? 0.0f : g[size_t(t * ff + c)], uv = c < 0 ? 0.0f : u[size_t(t * ff + c)];
-                h_e[size_t(t * m + j)] = gv / (1.0f + std::exp(-gv)) * uv;
-            }
+            for (int64_t t = 0; t < n_tokens; ++t) h_e[size_t(t * m + j)] = c < 0 ? 0.0f : hidden[size_t(t * ff + c)];
         }
         const kernels::WeightMatrix w{quant::TypeId::F32, reinterpret_cast<const uint8_t*>(down_e.data()), d, m,
                                       size_t(m) * sizeof(float)};

@@ -16,13 +16,16 @@
 
 namespace dilmodeli::moe {
 
-// The experts' outputs on calibration inputs: out[(t * E + e) * d + i] = sum over the channels c
-// of expert e of down[i][c] * silu(gate_c . x_t) * (up_c . x_t). slots: E * m channel indices
-// (-1 = padding), as moefy lays the experts out; down: the dense down matrix as floats, d rows
-// of n_ff. x: n_tokens rows of d.
-std::vector<float> expert_outputs(const kernels::WeightMatrix& gate, const kernels::WeightMatrix& up,
-                                  const std::vector<float>& down, const std::vector<int32_t>& slots, int64_t experts,
-                                  const std::vector<float>& x, int64_t n_tokens);
+// The dense FFN's hidden activations on calibration inputs: hidden[t * n_ff + c] =
+// silu(gate_c . x_t) * (up_c . x_t), for x of n_tokens rows of gate.cols.
+std::vector<float> ffn_hidden(const kernels::WeightMatrix& gate, const kernels::WeightMatrix& up,
+                              const std::vector<float>& x, int64_t n_tokens);
+
+// The experts' outputs from those activations: out[(t * E + e) * d + i] = sum over the channels c
+// of expert e of down[i][c] * hidden[t][c]. slots: E * m channel indices (-1 = padding), as
+// moefy lays the experts out; down: the dense down matrix as floats, d rows of n_ff.
+std::vector<float> expert_outputs(const std::vector<float>& hidden, const std::vector<float>& down, int64_t d,
+                                  const std::vector<int32_t>& slots, int64_t experts, int64_t n_tokens);
 
 struct RouterFit {
     std::vector<float> weights;  // experts rows of d
