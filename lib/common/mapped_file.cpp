@@ -38,11 +38,14 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     }
     size_ = static_cast<size_t>(st.st_size);
     void* addr = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    int err = errno;
-    ::close(fd);
-    if (addr == MAP_FAILED) throw io_error(path, std::string("cannot map: ") + std::strerror(err));
+    if (addr == MAP_FAILED) {
+        int err = errno;
+        ::close(fd);
+        throw io_error(path, std::string("cannot map: ") + std::strerror(err));
+    }
     data_ = static_cast<const uint8_t*>(addr);
     owns_mapping_ = true;
+    fd_ = fd;
 }
 
 std::unique_ptr<MappedFile> MappedFile::view(const uint8_t* data, size_t size, const std::string& name) {
@@ -56,6 +59,26 @@ std::unique_ptr<MappedFile> MappedFile::view(const uint8_t* data, size_t size, c
 
 MappedFile::~MappedFile() {
     if (owns_mapping_) ::munmap(const_cast<uint8_t*>(data_), size_);
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void MappedFile::read(uint64_t offset, size_t n, uint8_t* dst) const {
+    if (offset > size_ || n > size_ - offset)
+        throw io_error(path_, "read of " + std::to_string(n) + " bytes at offset " + std::to_string(offset) +
+                                  " is past the end of the file (" + std::to_string(size_) + " bytes)");
+    if (fd_ < 0) {
+        std::memcpy(dst, data_ + offset, n);
+        return;
+    }
+    while (n > 0) {
+        const ssize_t got = ::pread(fd_, dst, n, off_t(offset));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) throw io_error(path_, std::string("cannot read: ") + std::strerror(errno));
+        if (got == 0) throw io_error(path_, "file shrank while in use: no bytes at offset " + std::to_string(offset));
+        dst += got;
+        offset += uint64_t(got);
+        n -= size_t(got);
+    }
 }
 
 }  // namespace dilmodeli

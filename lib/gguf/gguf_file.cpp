@@ -329,6 +329,13 @@ bool GgufFile::get_bool_or(std::string_view key, bool fallback) const {
     wrong_type(path(), key, *v, "bool");
 }
 
+void GgufFile::read_bytes(const uint8_t* at, size_t n, uint8_t* dst) const {
+    const uint8_t* base = file_->data();
+    if (at < base || size_t(at - base) > file_->size())
+        throw usage_error("read_bytes: pointer outside the mapping of " + path());
+    file_->read(uint64_t(at - base), n, dst);
+}
+
 std::vector<std::string> GgufFile::get_string_array(std::string_view key) const {
     const Value& v = require(key);
     const Array* a = v.as_array();

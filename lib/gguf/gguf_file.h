@@ -69,6 +69,11 @@ public:
     std::vector<int64_t> get_int_array(std::string_view key) const;
     const TensorInfo& require_tensor(std::string_view name) const;
 
+    // Copies n bytes of the file, starting where `at` (a pointer into the mapping, e.g. a tensor
+    // row) points, with a read instead of through the mapping: for scattered small reads, such as
+    // embedding rows, that should not bring their neighbourhood into the process's memory.
+    void read_bytes(const uint8_t* at, size_t n, uint8_t* dst) const;
+
 private:
     GgufFile() = default;
     void parse();

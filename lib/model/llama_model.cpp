@@ -27,8 +27,8 @@ std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) {
 
     m->token_embd_ = bind_matrix(f, "token_embd.weight", c.n_embd, c.n_vocab);
     m->output_norm_ = bind_vector(f, "output_norm.weight", c.n_embd, m->converted_vectors_);
-    m->output_ = f.find_tensor("output.weight") ? bind_matrix(f, "output.weight", c.n_embd, c.n_vocab)
-                                                : m->token_embd_;
+    m->read_embedding_rows_ = f.find_tensor("output.weight") != nullptr;
+    m->output_ = m->read_embedding_rows_ ? bind_matrix(f, "output.weight", c.n_embd, c.n_vocab) : m->token_embd_;
     m->layers_.resize(size_t(c.n_layers));
     for (int64_t l = 0; l < c.n_layers; ++l) {
         const std::string blk = "blk." + std::to_string(l) + ".";
@@ -42,6 +42,19 @@ std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) {
         L.ffn = load_feed_forward(f, l, c.n_embd, c.n_ff[size_t(l)]);
     }
     return m;
+}
+
+void LlamaModel::embed(int32_t token, float* out, std::vector<uint8_t>& row) const {
+    if (!read_embedding_rows_) {
+        kernels::dequantize_row(token_embd_, token, out);
+        return;
+    }
+    row.resize(token_embd_.row_bytes);
+    file_->read_bytes(token_embd_.row(token), token_embd_.row_bytes, row.data());
+    kernels::WeightMatrix one_row = token_embd_;
+    one_row.data = row.data();
+    one_row.rows = 1;
+    kernels::dequantize_row(one_row, 0, out);
 }
 
 uint64_t LlamaModel::weight_bytes_per_token() const {
@@ -126,7 +139,7 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, b
     const int64_t d = c.n_embd, kv = c.kv_dim();
     ensure_scratch(n);
     timed_op(hooks_, "embedding", -1, n, [&] {
-        for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(model_.token_embd_, tokens[t], &x_[size_t(t * d)]);
+        for (int64_t t = 0; t < n; ++t) model_.embed(tokens[t], &x_[size_t(t * d)], embedding_row_);
     });
 
     for (int64_t l = 0; l < c.n_layers; ++l) {

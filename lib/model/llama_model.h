@@ -40,11 +40,17 @@ public:
 private:
     friend class Session;
     LlamaModel() = default;
+    // Dequantizes token's embedding row into out (n_embd floats); `row` is the caller's scratch.
+    void embed(int32_t token, float* out, std::vector<uint8_t>& row) const;
 
     std::unique_ptr<gguf::GgufFile> file_;
     LlamaConfig config_;
     kernels::WeightMatrix token_embd_;  // (vocab rows of n_embd)
     kernels::WeightMatrix output_;      // (n_embd -> vocab); token_embd when tied
+    // An untied embedding table is only ever read a row per token: those rows are copied out
+    // of the file rather than faulted in through the mapping, which maps 64 KiB around each row
+    // and, with a large vocabulary, soon holds the whole table in the process's memory.
+    bool read_embedding_rows_ = false;
     const float* output_norm_ = nullptr;
     std::vector<LlamaLayer> layers_;
     std::vector<std::vector<float>> converted_vectors_;  // norms stored in types other than F32
@@ -104,6 +110,7 @@ private:
     std::vector<float> k_cache_, v_cache_;          // (n_layers, context, kv_dim) when F32
     std::vector<uint16_t> k_cache16_, v_cache16_;   // the same when F16
     std::vector<float> x_, xb_, q_, k_, v_, att_, tmp_;  // (n, ...) scratch
+    std::vector<uint8_t> embedding_row_;
     std::vector<float> logits_;
 };
 

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <map>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "gguf/gguf_file.h"
@@ -131,5 +133,36 @@ TEST_CASE("writing to a full disk is an I/O error and leaves nothing behind", "[
     } catch (const Error& e) {
         // /dev/full's folder is not writable for a temporary, or the write fails: both are I/O.
         CHECK(e.kind() == ErrorKind::Io);
+    }
+}
+
+TEST_CASE("bytes read from the file equal the mapping; reads past the end are I/O errors", "[gguf]") {
+    if (!have_shared("models/tinystories-5M/tinystories-5M-Q4_0.gguf")) return;
+    const std::string src = shared_path("models/tinystories-5M/tinystories-5M-Q4_0.gguf");
+    const std::string copy = temp_dir("read-bytes") + "/model.gguf";
+    REQUIRE(std::system(("cp '" + src + "' '" + copy + "'").c_str()) == 0);
+    auto f = gguf::GgufFile::open(copy);
+    const std::string bytes = read_text_file(copy);
+    auto from_memory = gguf::GgufFile::from_memory(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "mem");
+    for (const auto* file : {f.get(), from_memory.get()}) {
+        for (const auto& t : file->tensors()) {
+            std::vector<uint8_t> read(t.n_bytes);
+            file->read_bytes(t.data, t.n_bytes, read.data());
+            INFO(t.name);
+            REQUIRE(std::memcmp(read.data(), t.data, t.n_bytes) == 0);
+        }
+    }
+    const auto& last = f->tensors().back();
+    std::vector<uint8_t> buffer(last.n_bytes + 1);
+    CHECK_THROWS_WITH(f->read_bytes(last.data, last.n_bytes + 1, buffer.data()), Catch::Contains("past the end"));
+    // A file cut short while mapped: an error naming it, not a SIGBUS.
+    REQUIRE(::truncate(copy.c_str(), off_t(f->data_offset())) == 0);
+    try {
+        f->read_bytes(last.data, last.n_bytes, buffer.data());
+        FAIL("expected an error");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::Io);
+        CHECK(std::string(e.what()).find(copy) != std::string::npos);
+        CHECK(std::string(e.what()).find("shrank") != std::string::npos);
     }
 }
