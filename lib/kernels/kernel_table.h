@@ -32,10 +32,20 @@ using QuantizeActFn = void (*)(const float* x, int64_t n, void* out);
 // kernel reads float activations directly. Each output element is one sequential dot product
 // whose arithmetic does not depend on the tile it was computed in, so any split of the work
 // gives the same bits.
+// Copies n_rows weight rows of cols columns (src_stride bytes apart) into dst (dst_stride bytes
+// apart) in the order the instruction set's packed kernel reads. A packed row is the bytes of
+// its blocks rounded up to whole groups of 16 blocks (packed_row_bytes in matmul.cpp).
+using PackRowsFn = void (*)(const uint8_t* src, size_t src_stride, uint8_t* dst, size_t dst_stride, int64_t n_rows,
+                            int64_t cols);
+
 struct TypeKernel {
     ActBytesFn act_bytes = nullptr;
     QuantizeActFn quantize = nullptr;
     GemmFn gemm = nullptr;  // null: this instruction set has no kernel for the type
+    // Optional: a packed weight layout that gemm_packed reads with fewer shuffles, for batches
+    // (each block of rows is packed once into scratch, then read once per tile of tokens).
+    PackRowsFn pack_rows = nullptr;
+    GemmFn gemm_packed = nullptr;
 };
 
 constexpr int kTypeSlots = 40;  // > every quant::TypeId value

@@ -13,6 +13,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <type_traits>
 
 #include <xsimd/xsimd.hpp>
@@ -97,14 +98,20 @@ __m512 gather_scales(const uint8_t* blocks, Quads quads) {
     return _mm512_cvtph_ps(halves);
 }
 
+// Each type's quant fields (kFields of 16 bytes from byte 2 of a block) become 4 registers each
+// (load_field(field, g): gathered from blocks, or loaded packed), then the eight unsigned byte
+// slots that vpdpbusd reads. Q8_0 uses its first field's slots before loading the second, which
+// keeps fewer registers live.
+
 // Q4_0: unsigned nibbles; activation offset -8 * sum.
 struct Q4_0 {
     static constexpr int kBlockBytes = 18;
+    static constexpr int kFields = 1;
     static constexpr int kShift = 3;
-    template <typename Quads, typename F>
-    static void for_each_slot(const uint8_t* blocks, Quads quads, F&& f) {
+    template <typename L, typename F>
+    static void for_each_slot(L&& load_field, F&& f) {
         __m512i g[4];
-        gather_transpose<kBlockBytes>(blocks + 2, g, quads);
+        load_field(0, g);
         const __m512i low = _mm512_set1_epi8(0x0f);
         for (int j = 0; j < 4; ++j) f(j, _mm512_and_si512(g[j], low));
         for (int j = 0; j < 4; ++j) f(4 + j, _mm512_and_si512(_mm512_srli_epi32(g[j], 4), low));
@@ -114,11 +121,12 @@ struct Q4_0 {
 // IQ4_NL: nibbles index the non-linear levels, looked up already offset by +128.
 struct IQ4_NL {
     static constexpr int kBlockBytes = 18;
+    static constexpr int kFields = 1;
     static constexpr int kShift = 7;
-    template <typename Quads, typename F>
-    static void for_each_slot(const uint8_t* blocks, Quads quads, F&& f) {
+    template <typename L, typename F>
+    static void for_each_slot(L&& load_field, F&& f) {
         __m512i g[4];
-        gather_transpose<kBlockBytes>(blocks + 2, g, quads);
+        load_field(0, g);
         alignas(16) uint8_t table[16];
         for (int i = 0; i < 16; ++i) table[i] = uint8_t(quant::kIq4nlValues[i] + 128);
         const __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(table)));
@@ -132,19 +140,66 @@ struct IQ4_NL {
 // Q8_0: q + 128 (flip the sign bit); activation offset -128 * sum.
 struct Q8_0 {
     static constexpr int kBlockBytes = 34;
+    static constexpr int kFields = 2;
     static constexpr int kShift = 7;
-    template <typename Quads, typename F>
-    static void for_each_slot(const uint8_t* blocks, Quads quads, F&& f) {
+    template <typename L, typename F>
+    static void for_each_slot(L&& load_field, F&& f) {
         const __m512i flip = _mm512_set1_epi8(char(0x80));
-        for (int half = 0; half < 2; ++half) {
+        for (int field = 0; field < 2; ++field) {
             __m512i g[4];
-            gather_transpose<kBlockBytes>(blocks + 2 + 16 * half, g, quads);
-            for (int j = 0; j < 4; ++j) f(4 * half + j, _mm512_xor_si512(g[j], flip));
+            load_field(field, g);
+            for (int j = 0; j < 4; ++j) f(4 * field + j, _mm512_xor_si512(g[j], flip));
         }
     }
 };
 
+
+// The packed layout of a row: its blocks in groups of 16 (the last one completed with zero
+// blocks), the groups in pairs (a lone last one alone), each pair holding first the 4 * kFields
+// registers gather_transpose builds for each group, then each group's 16 fp16 scales in lane
+// order. A kernel then reads a group with 1 + 4 * kFields plain loads instead of 16 scalar scale
+// loads, 12 lane inserts and 8 unpacks, and its register loads stay on cache-line boundaries.
 template <typename W>
+struct PackedGroup {
+    static constexpr int kGroupBytes = 16 * W::kBlockBytes;
+    static constexpr int kRegisterBytes = 64 * 4 * W::kFields;
+    static_assert(kRegisterBytes + 32 == kGroupBytes, "a packed group fills its blocks' bytes");
+    // Offsets of group gi's registers and scales within a row of n_groups groups.
+    static size_t registers(int64_t gi) { return size_t(gi / 2) * 2 * kGroupBytes + size_t(gi % 2) * kRegisterBytes; }
+    static size_t scales(int64_t gi, int64_t n_groups) {
+        const int64_t pair_start = gi / 2 * 2;
+        const int64_t in_pair = std::min<int64_t>(2, n_groups - pair_start);
+        return size_t(pair_start) * kGroupBytes + size_t(in_pair) * kRegisterBytes + size_t(gi % 2) * 32;
+    }
+};
+
+template <typename W>
+void pack_rows(const uint8_t* src, size_t src_stride, uint8_t* dst, size_t dst_stride, int64_t n_rows, int64_t cols) {
+    using P = PackedGroup<W>;
+    const int64_t nb = cols / 32, n_groups = (nb + 15) / 16;
+    alignas(64) uint8_t tail[P::kGroupBytes];
+    for (int64_t r = 0; r < n_rows; ++r) {
+        for (int64_t gi = 0; gi < n_groups; ++gi) {
+            const uint8_t* group = src + size_t(r) * src_stride + size_t(gi) * P::kGroupBytes;
+            if (nb - 16 * gi < 16) {
+                std::memset(tail, 0, sizeof tail);
+                std::memcpy(tail, group, size_t(nb - 16 * gi) * W::kBlockBytes);
+                group = tail;
+            }
+            uint8_t* row = dst + size_t(r) * dst_stride;
+            for (int field = 0; field < W::kFields; ++field) {
+                __m512i g[4];
+                gather_transpose<W::kBlockBytes>(group + 2 + 16 * field, g, std::integral_constant<int, 4>{});
+                for (int j = 0; j < 4; ++j) _mm512_storeu_si512(row + P::registers(gi) + 64 * (4 * field + j), g[j]);
+            }
+            uint16_t scales[16];
+            for (int p = 0; p < 16; ++p) scales[p] = load_u16(group + kGroupLaneBlock[p] * W::kBlockBytes);
+            std::memcpy(row + P::scales(gi, n_groups), scales, sizeof scales);
+        }
+    }
+}
+
+template <typename W, bool Packed>
 struct GroupKernel {
     template <int R, int T>
     static void run(const GemmArgs& g, int64_t r0, int64_t t0) {
@@ -160,7 +215,7 @@ struct GroupKernel {
         // Full groups read all four quads (a constant, so the test compiles away). A last group
         // of 4, 8 or 12 blocks is read in place, its missing quads zero registers; any other
         // remainder is copied into a zeroed group first, so no row is read past its end.
-        auto group_step = [&](int64_t gi, auto quads_read, auto copy_tail) __attribute__((always_inline)) {
+        auto group_step = [&](int64_t gi, auto quads_read, auto copy_tail, auto packed) __attribute__((always_inline)) {
             for (int r = 0; r < R; ++r) {
                 const uint8_t* blocks = g.w + size_t(r0 + r) * g.w_stride + size_t(gi) * kGroupBytes;
                 for (int line = 0; line < kGroupBytes; line += 64)
@@ -170,6 +225,15 @@ struct GroupKernel {
                     std::memcpy(tail, blocks, size_t(nb % 16) * W::kBlockBytes);
                     blocks = tail;
                 }
+                const uint8_t* packed_row = g.w + size_t(r0 + r) * g.w_stride;
+                auto load_field = [&](int field, __m512i* four) __attribute__((always_inline)) {
+                    if constexpr (decltype(packed)::value) {
+                        const uint8_t* regs = packed_row + PackedGroup<W>::registers(gi) + 256 * field;
+                        for (int j = 0; j < 4; ++j) four[j] = _mm512_loadu_si512(regs + 64 * j);
+                    } else {
+                        gather_transpose<W::kBlockBytes>(blocks + 2 + 16 * field, four, quads_read);
+                    }
+                };
                 // Integer sums are exact, so splitting them over two chains (shorter dependency
                 // chains when few tokens) cannot change any result.
                 constexpr int kChains = T <= 2 ? 2 : 1;
@@ -178,14 +242,19 @@ struct GroupKernel {
                     isum[0][t] = _mm512_slli_epi32(_mm512_load_si512(a[t][gi].negsum), W::kShift);
                     if constexpr (kChains == 2) isum[1][t] = _mm512_setzero_si512();
                 }
-                W::for_each_slot(blocks, quads_read, [&](int s, __m512i v) {
+                W::for_each_slot(load_field, [&](int s, __m512i v) {
                     for (int t = 0; t < T; ++t)
                         isum[s % kChains][t] =
                             _mm512_dpbusd_epi32(isum[s % kChains][t], v, _mm512_load_si512(a[t][gi].qs[s]));
                 });
                 if constexpr (kChains == 2)
                     for (int t = 0; t < T; ++t) isum[0][t] = _mm512_add_epi32(isum[0][t], isum[1][t]);
-                const Batch dw = gather_scales<W::kBlockBytes>(blocks, quads_read);
+                Batch dw;
+                if constexpr (decltype(packed)::value)
+                    dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                        packed_row + PackedGroup<W>::scales(gi, (nb + 15) / 16))));
+                else
+                    dw = gather_scales<W::kBlockBytes>(blocks, quads_read);
                 for (int t = 0; t < T; ++t) {
                     const Batch scale = dw * Batch::load_aligned(a[t][gi].d);
                     acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[0][t]), scale, acc[r][t]);
@@ -193,32 +262,42 @@ struct GroupKernel {
             }
         };
         using AllQuads = std::integral_constant<int, 4>;
+        using No = std::false_type;
+        if constexpr (Packed) {
+            for (int64_t gi = 0; gi < (nb + 15) / 16; ++gi) group_step(gi, AllQuads{}, No{}, std::true_type{});
+            for (int t = 0; t < T; ++t)
+                for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = xsimd::hadd(acc[r][t]);
+            return;
+        }
         const int64_t full_groups = nb / 16;
-        for (int64_t gi = 0; gi < full_groups; ++gi) group_step(gi, AllQuads{}, std::false_type{});
+        for (int64_t gi = 0; gi < full_groups; ++gi) group_step(gi, AllQuads{}, No{}, No{});
         const int tail_blocks = int(nb % 16);
         switch (tail_blocks) {
             case 0: break;
-            case 4: group_step(full_groups, std::integral_constant<int, 1>{}, std::false_type{}); break;
-            case 8: group_step(full_groups, std::integral_constant<int, 2>{}, std::false_type{}); break;
-            case 12: group_step(full_groups, std::integral_constant<int, 3>{}, std::false_type{}); break;
-            default: group_step(full_groups, AllQuads{}, std::true_type{}); break;
+            case 4: group_step(full_groups, std::integral_constant<int, 1>{}, No{}, No{}); break;
+            case 8: group_step(full_groups, std::integral_constant<int, 2>{}, No{}, No{}); break;
+            case 12: group_step(full_groups, std::integral_constant<int, 3>{}, No{}, No{}); break;
+            default: group_step(full_groups, AllQuads{}, std::true_type{}, No{}); break;
         }
         for (int t = 0; t < T; ++t)
             for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = xsimd::hadd(acc[r][t]);
     }
 };
 
-template <typename W>
+template <typename W, bool Packed>
 void gemm(const GemmArgs& g) {
-    run_tiles<GroupKernel<W>>(g);
+    run_tiles<GroupKernel<W, Packed>>(g);
 }
 
 }  // namespace
 
 void register_avx512_legacy(IsaTable& t) {
-    t.types[int(quant::TypeId::Q4_0)] = {group16_bytes, quantize_group16, gemm<Q4_0>};
-    t.types[int(quant::TypeId::IQ4_NL)] = {group16_bytes, quantize_group16, gemm<IQ4_NL>};
-    t.types[int(quant::TypeId::Q8_0)] = {group16_bytes, quantize_group16, gemm<Q8_0>};
+    t.types[int(quant::TypeId::Q4_0)] = {group16_bytes, quantize_group16, gemm<Q4_0, false>, pack_rows<Q4_0>,
+                                         gemm<Q4_0, true>};
+    t.types[int(quant::TypeId::IQ4_NL)] = {group16_bytes, quantize_group16, gemm<IQ4_NL, false>,
+                                           pack_rows<IQ4_NL>, gemm<IQ4_NL, true>};
+    t.types[int(quant::TypeId::Q8_0)] = {group16_bytes, quantize_group16, gemm<Q8_0, false>, pack_rows<Q8_0>,
+                                         gemm<Q8_0, true>};
 }
 
 }  // namespace dilmodeli::kernels::detail

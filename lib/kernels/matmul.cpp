@@ -42,11 +42,15 @@ struct Scratch {
     bool busy = false;
 };
 
+// Separate buffers per use, since a product holds its activations while its tasks hold weights.
+enum class ScratchUse { Activations, Weights };
+
 class ScratchLease {
 public:
-    explicit ScratchLease(size_t bytes) {
-        static thread_local Scratch cached;
-        scratch_ = cached.busy ? &own_ : &cached;
+    explicit ScratchLease(size_t bytes, ScratchUse use = ScratchUse::Activations) {
+        static thread_local Scratch cached[2];
+        Scratch& mine = cached[int(use)];
+        scratch_ = mine.busy ? &own_ : &mine;
         scratch_->busy = true;
         if (scratch_->capacity < bytes + 64) {
             scratch_->storage.reset(new uint8_t[bytes + 64]);
@@ -105,6 +109,32 @@ void for_each_tile(const WeightMatrix& w, int64_t n_tokens, const Body& body) {
         body(r0, std::min(w.rows, r0 + row_chunk), t0, std::min(n_tokens, t0 + token_chunk));
     };
     if (work < kSerialWork || n_tasks == 1) {
+        for (int64_t task = 0; task < n_tasks; ++task) run(task);
+        return;
+    }
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, n_tasks, 1), [&](const tbb::blocked_range<int64_t>& range) {
+        for (int64_t task = range.begin(); task != range.end(); ++task) run(task);
+    });
+}
+
+// Batches of types with a packed layout: each task copies a block of rows (sized to stay in L2)
+// into scratch, packs it, and runs every token over it, so the shuffles that put a row's blocks
+// in register order are paid once per row instead of once per row and tile of tokens.
+void matmul_packed_batch(const WeightMatrix& w, const TypeKernel& k, const uint8_t* act, size_t act_stride,
+                         int64_t n_tokens, float* y) {
+    const quant::TypeInfo& info = quant::type_info(w.type);
+    // Whole groups of 16 blocks (see PackRowsFn).
+    const size_t packed_row_bytes = size_t(round_up(w.cols / info.block_size, 16)) * info.block_bytes;
+    const int64_t fit = int64_t(kBatchChunkBytes / packed_row_bytes) / 4 * 4;
+    const int64_t row_chunk = std::clamp<int64_t>(fit, 4, kBatchRowChunk);
+    const int64_t n_tasks = (w.rows + row_chunk - 1) / row_chunk;
+    auto run = [&](int64_t task) {
+        const int64_t r0 = task * row_chunk, rows = std::min(w.rows, r0 + row_chunk) - r0;
+        ScratchLease packed(size_t(rows) * packed_row_bytes, ScratchUse::Weights);
+        k.pack_rows(w.row(r0), w.row_bytes, packed.data(), packed_row_bytes, rows, w.cols);
+        k.gemm_packed({packed.data(), packed_row_bytes, rows, act, act_stride, n_tokens, w.cols, y + r0, w.rows});
+    };
+    if (w.rows * w.cols * n_tokens < kSerialWork || n_tasks == 1) {
         for (int64_t task = 0; task < n_tasks; ++task) run(task);
         return;
     }
@@ -184,6 +214,10 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
             tbb::parallel_for(int64_t(0), n_tokens, quantize);
         }
         act = buf;
+    }
+    if (k.pack_rows && n_tokens > kWholeBatch) {
+        matmul_packed_batch(w, k, act, act_stride, n_tokens, y);
+        return;
     }
     for_each_tile(w, n_tokens, [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
         const GemmArgs args{w.row(r0), w.row_bytes, r1 - r0, act + size_t(t0) * act_stride, act_stride,

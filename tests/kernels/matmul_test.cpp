@@ -211,6 +211,29 @@ TEST_CASE("matmul is bit-identical across thread counts and calls", "[kernels]")
     }
 }
 
+TEST_CASE("a batch gives the same bits as its tokens one at a time", "[kernels]") {
+    // Batches take other paths (token tiles; rows packed into scratch where the instruction set
+    // has a packed layout) than single tokens, but each output is the same sequential sum.
+    IsaGuard guard;
+    const int64_t rows = 70;
+    for (const quant::TypeInfo* info : quantizable_types()) {
+        for (int64_t cols : {info->block_size == 1 ? int64_t(768) : 24 * info->block_size, int64_t(2048)}) {
+            const Quantized q = quantize_matrix(*info, rows, cols, 777);
+            const int64_t n_tokens = 37;
+            const auto x = random_values(size_t(n_tokens * cols), 5);
+            for (const auto& isa : kernels::available_isas()) {
+                kernels::force_isa(isa);
+                std::vector<float> batch(size_t(n_tokens * rows)), single(batch.size());
+                kernels::matmul(q.w, x.data(), n_tokens, batch.data());
+                for (int64_t t = 0; t < n_tokens; ++t)
+                    kernels::matmul(q.w, &x[size_t(t * cols)], 1, &single[size_t(t * rows)]);
+                INFO(info->name << " isa " << isa << " cols " << cols);
+                CHECK(std::memcmp(batch.data(), single.data(), batch.size() * sizeof(float)) == 0);
+            }
+        }
+    }
+}
+
 TEST_CASE("tiny products run serially and still match", "[kernels]") {
     // A 64x64 F32 matrix (a 260K-parameter model's) with 1 token.
     const auto values = random_values(64 * 64, 5);
