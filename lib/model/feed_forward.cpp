@@ -1,6 +1,7 @@
 #include "model/feed_forward.h"
 
 #include "common/error.h"
+#include "common/thread_scratch.h"
 #include "gguf/gguf_file.h"
 #include "model/ops.h"
 #include "model/weight_binding.h"
@@ -13,36 +14,24 @@ DenseSwiGlu::DenseSwiGlu(kernels::WeightMatrix gate, kernels::WeightMatrix up, k
 
 namespace {
 
-// The hidden activations (2 x n_tokens x n_ff floats) live once per thread, shared by every
-// layer, not once per layer: a 128-token batch of a 1B model would otherwise hold 127 MiB of
-// scratch (22 layers x 2 x 128 x 5632 floats), a fifth of the Q4_0 file. Layers run one after
-// another on the calling thread, and the model (which owns the layers) may serve sessions on
-// several threads at once, so per-thread is both small and safe.
-struct HiddenScratch {
+// The hidden activations (2 x n_tokens x n_ff floats), shared by the layers run on a thread.
+struct HiddenBuffers {
     std::vector<float> gate, up;
-    bool busy = false;
 };
 
 }  // namespace
 
 void DenseSwiGlu::forward(const float* x, int64_t n_tokens, float* out, const ForwardHooks& hooks, int64_t layer) {
     const size_t n = size_t(n_tokens * gate_.rows);
-    static thread_local HiddenScratch cached;
-    HiddenScratch own;  // only if this thread is already inside forward (never in the dense path)
-    HiddenScratch& s = cached.busy ? own : cached;
-    s.busy = true;
-    struct Release {
-        HiddenScratch& s;
-        ~Release() { s.busy = false; }
-    } release{s};
-    if (s.gate.size() < n) {
-        s.gate.resize(n);
-        s.up.resize(n);
+    ThreadScratch<HiddenBuffers> s;
+    if (s->gate.size() < n) {
+        s->gate.resize(n);
+        s->up.resize(n);
     }
-    observed_matmul(hooks, gate_, x, n_tokens, s.gate.data());
-    observed_matmul(hooks, up_, x, n_tokens, s.up.data());
-    timed_op(hooks, "ffn_act", layer, n_tokens, [&] { silu_multiply(s.gate.data(), s.up.data(), int64_t(n)); });
-    observed_matmul(hooks, down_, s.gate.data(), n_tokens, out);
+    observed_matmul(hooks, gate_, x, n_tokens, s->gate.data());
+    observed_matmul(hooks, up_, x, n_tokens, s->up.data());
+    timed_op(hooks, "ffn_act", layer, n_tokens, [&] { silu_multiply(s->gate.data(), s->up.data(), int64_t(n)); });
+    observed_matmul(hooks, down_, s->gate.data(), n_tokens, out);
 }
 
 uint64_t DenseSwiGlu::weight_bytes_per_token() const {

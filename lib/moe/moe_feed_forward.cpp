@@ -10,6 +10,7 @@
 #include "gguf/gguf_file.h"
 #include "model/ops.h"
 #include "model/weight_binding.h"
+#include "common/thread_scratch.h"
 #include "moe/swarm_bound.h"
 
 namespace dilmodeli::moe {
@@ -113,6 +114,23 @@ uint64_t MoeFeedForward::weight_bytes_per_token() const {
     return bytes;
 }
 
+namespace {
+
+// Grouped rows of the routed experts and the shared expert's activations, shared by the MoE
+// layers run on a thread (see ThreadScratch).
+struct ExpertBuffers {
+    std::vector<float> xs, gs, us, ys;  // grouped rows: inputs, gate, up, outputs
+    std::vector<float> shared_gate, shared_up, shared_out;
+};
+
+template <typename T>
+T* at_least(std::vector<T>& v, int64_t n) {
+    if (v.size() < size_t(n)) v.resize(size_t(n));
+    return v.data();
+}
+
+}  // namespace
+
 void MoeFeedForward::forward(const float* x, int64_t n_tokens, float* out, const model::ForwardHooks& hooks,
                              int64_t layer) {
     const int64_t n_exp = n_experts(), embd = n_embd(), k = k_;
@@ -131,13 +149,14 @@ void MoeFeedForward::forward(const float* x, int64_t n_tokens, float* out, const
     execute_experts(x, n_tokens, routing_, out, hooks);
     if (w_.shared_gate) {
         const int64_t sff = w_.shared_gate->rows;
-        shared_gate_.resize(size_t(n_tokens * sff));
-        shared_up_.resize(size_t(n_tokens * sff));
-        shared_out_.resize(size_t(n_tokens * embd));
-        model::observed_matmul(hooks, *w_.shared_gate, x, n_tokens, shared_gate_.data());
-        model::observed_matmul(hooks, *w_.shared_up, x, n_tokens, shared_up_.data());
-        model::silu_multiply(shared_gate_.data(), shared_up_.data(), n_tokens * sff);
-        model::observed_matmul(hooks, *w_.shared_down, shared_gate_.data(), n_tokens, shared_out_.data());
+        ThreadScratch<ExpertBuffers> s;
+        float* shared_gate = at_least(s->shared_gate, n_tokens * sff);
+        float* shared_up = at_least(s->shared_up, n_tokens * sff);
+        float* shared_out = at_least(s->shared_out, n_tokens * embd);
+        model::observed_matmul(hooks, *w_.shared_gate, x, n_tokens, shared_gate);
+        model::observed_matmul(hooks, *w_.shared_up, x, n_tokens, shared_up);
+        model::silu_multiply(shared_gate, shared_up, n_tokens * sff);
+        model::observed_matmul(hooks, *w_.shared_down, shared_gate, n_tokens, shared_out);
         for (int64_t t = 0; t < n_tokens; ++t) {
             float scale = 1.0f;
             if (w_.shared_gate_inp) {
@@ -145,7 +164,7 @@ void MoeFeedForward::forward(const float* x, int64_t n_tokens, float* out, const
                 for (int64_t i = 0; i < embd; ++i) dot += double(w_.shared_gate_inp[i]) * x[t * embd + i];
                 scale = float(1.0 / (1.0 + std::exp(-dot)));
             }
-            for (int64_t i = 0; i < embd; ++i) out[t * embd + i] += scale * shared_out_[size_t(t * embd + i)];
+            for (int64_t i = 0; i < embd; ++i) out[t * embd + i] += scale * shared_out[t * embd + i];
         }
     }
     const double expert_seconds = model::seconds_now() - expert_start;
@@ -182,10 +201,12 @@ void MoeFeedForward::execute_experts(const float* x, int64_t n_tokens, const Rou
             }
         }
     }
-    xs_.resize(size_t(rows * embd));
-    gs_.resize(size_t(rows * ff));
-    us_.resize(size_t(rows * ff));
-    ys_.resize(size_t(rows * embd));
+    // The caller's thread's buffers: tasks below run on any thread but write disjoint rows.
+    ThreadScratch<ExpertBuffers> s;
+    float* xs = at_least(s->xs, rows * embd);
+    float* gs = at_least(s->gs, rows * ff);
+    float* us = at_least(s->us, rows * ff);
+    float* ys = at_least(s->ys, rows * embd);
     std::vector<int32_t> active;
     for (int64_t e = 0; e < n_exp; ++e)
         if (expert_begin_[size_t(e + 1)] > expert_begin_[size_t(e)]) active.push_back(int32_t(e));
@@ -205,15 +226,15 @@ void MoeFeedForward::execute_experts(const float* x, int64_t n_tokens, const Rou
     auto run_task = [&](const Task& task) {
         const int32_t e = task.expert;
         const int64_t begin = task.begin, count = task.count;
-        float* xe = xs_.data() + begin * embd;
+        float* xe = xs + begin * embd;
         for (int64_t r = 0; r < count; ++r)
             std::copy_n(x + int64_t(row_token_[size_t(begin + r)]) * embd, embd, xe + r * embd);
-        float* ge = gs_.data() + begin * ff;
-        float* ue = us_.data() + begin * ff;
+        float* ge = gs + begin * ff;
+        float* ue = us + begin * ff;
         model::observed_matmul(hooks, w_.gate[size_t(e)], xe, count, ge);
         model::observed_matmul(hooks, w_.up[size_t(e)], xe, count, ue);
         model::silu_multiply(ge, ue, count * ff);
-        model::observed_matmul(hooks, w_.down[size_t(e)], ge, count, ys_.data() + begin * embd);
+        model::observed_matmul(hooks, w_.down[size_t(e)], ge, count, ys + begin * embd);
     };
     if (hooks.observer || hooks.timer) {
         // Observers and timers expect one call at a time.
@@ -231,7 +252,7 @@ void MoeFeedForward::execute_experts(const float* x, int64_t n_tokens, const Rou
             const int64_t r = slot_row_[size_t(t * k + j)];
             if (r < 0) continue;
             const float w = routing.weight[size_t(t * k + j)];
-            const float* y = ys_.data() + r * embd;
+            const float* y = ys + r * embd;
             for (int64_t i = 0; i < embd; ++i) o[i] += w * y[i];
         }
     };

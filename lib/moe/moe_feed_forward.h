@@ -110,8 +110,6 @@ private:
     std::vector<int64_t> expert_begin_;          // (n_experts + 1) into the grouped rows
     std::vector<int32_t> row_token_;             // (slots) token of each grouped row
     std::vector<int64_t> slot_row_;              // (n_tokens, k) grouped row of each slot, -1 dropped
-    std::vector<float> xs_, gs_, us_, ys_;       // grouped rows: inputs, gate, up, outputs
-    std::vector<float> shared_gate_, shared_up_, shared_out_;
 };
 
 // Builds layer `layer` of a llama MoE file (the loader of model::load_feed_forward), with the
