@@ -4,6 +4,8 @@
 #include <functional>
 #include <string>
 
+#include "common/mapped_file.h"
+
 namespace dilmodeli::app {
 
 using Action = std::function<void()>;
@@ -28,6 +30,10 @@ void add_route_bench_command(CLI::App& root, Action& action);
 
 // The model file used when -m is not given.
 constexpr const char* kDefaultModelPath = "models/default.gguf";
+
+// --no-mmap for commands that load a model: read it into memory instead of mapping it.
+void add_no_mmap_flag(CLI::App* cmd, bool& no_mmap);
+inline Residency residency(bool no_mmap) { return no_mmap ? Residency::Copied : Residency::Mapped; }
 
 // Prints a JSON document or human text to stdout, newline-terminated.
 void print_line(const std::string& text);

@@ -37,6 +37,12 @@ void setup_logging(const dilmodeli::app::GlobalOptions& options) {
 }  // namespace
 
 namespace dilmodeli::app {
+void add_no_mmap_flag(CLI::App* cmd, bool& no_mmap) {
+    cmd->add_flag("--no-mmap", no_mmap,
+                  "Read the model into memory instead of mapping it (slower start; faster generation where "
+                  "page-cache mappings stream slowly, as in some VMs)");
+}
+
 void print_line(const std::string& text) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fputc('\n', stdout);

@@ -11,7 +11,40 @@
 
 namespace dilmodeli {
 
-MappedFile::MappedFile(const std::string& path) : path_(path) {
+namespace {
+
+// Reads the whole file into fresh anonymous memory aligned to 2 MiB, so that the kernel may back
+// it with huge pages; the memory is made read-only afterwards, as a mapping would be.
+void* copy_into_memory(int fd, size_t size, const std::string& path, void*& mapping, size_t& mapping_bytes) {
+    constexpr size_t kHuge = size_t(2) << 20;
+    const size_t rounded = (size + kHuge - 1) / kHuge * kHuge;
+    mapping_bytes = rounded + kHuge;
+    mapping = ::mmap(nullptr, mapping_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapping == MAP_FAILED) {
+        mapping = nullptr;
+        throw io_error(path, std::string("cannot allocate ") + std::to_string(size) + " bytes: " + std::strerror(errno));
+    }
+    auto* data = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(mapping) + kHuge - 1) / kHuge * kHuge);
+    ::madvise(data, rounded, MADV_HUGEPAGE);  // advice only: ignored where huge pages are off
+    size_t done = 0;
+    while (done < size) {
+        const ssize_t got = ::pread(fd, data + done, size - done, off_t(done));
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            const std::string why = got < 0 ? std::strerror(errno) : "file shrank while being read";
+            ::munmap(mapping, mapping_bytes);
+            mapping = nullptr;
+            throw io_error(path, "cannot read: " + why);
+        }
+        done += size_t(got);
+    }
+    ::mprotect(data, rounded, PROT_READ);
+    return data;
+}
+
+}  // namespace
+
+MappedFile::MappedFile(const std::string& path, Residency residency) : path_(path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int err = errno;
@@ -37,6 +70,17 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
         throw input_error(path, "file is empty");
     }
     size_ = static_cast<size_t>(st.st_size);
+    if (residency == Residency::Copied) {
+        try {
+            data_ = static_cast<const uint8_t*>(copy_into_memory(fd, size_, path, mapping_, mapping_bytes_));
+        } catch (...) {
+            ::close(fd);
+            throw;
+        }
+        ::close(fd);
+        owns_mapping_ = true;
+        return;
+    }
     void* addr = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (addr == MAP_FAILED) {
         int err = errno;
@@ -44,6 +88,8 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
         throw io_error(path, std::string("cannot map: ") + std::strerror(err));
     }
     data_ = static_cast<const uint8_t*>(addr);
+    mapping_ = addr;
+    mapping_bytes_ = size_;
     owns_mapping_ = true;
     fd_ = fd;
 }
@@ -58,7 +104,7 @@ std::unique_ptr<MappedFile> MappedFile::view(const uint8_t* data, size_t size, c
 }
 
 MappedFile::~MappedFile() {
-    if (owns_mapping_) ::munmap(const_cast<uint8_t*>(data_), size_);
+    if (owns_mapping_) ::munmap(mapping_, mapping_bytes_);
     if (fd_ >= 0) ::close(fd_);
 }
 
@@ -66,7 +112,7 @@ void MappedFile::read(uint64_t offset, size_t n, uint8_t* dst) const {
     if (offset > size_ || n > size_ - offset)
         throw io_error(path_, "read of " + std::to_string(n) + " bytes at offset " + std::to_string(offset) +
                                   " is past the end of the file (" + std::to_string(size_) + " bytes)");
-    if (fd_ < 0) {
+    if (fd_ < 0) {  // a view, or a copy: the bytes are in memory anyway
         std::memcpy(dst, data_ + offset, n);
         return;
     }

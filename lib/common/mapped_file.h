@@ -9,10 +9,16 @@
 
 namespace dilmodeli {
 
+// How a file's bytes are made resident. Mapped shares the kernel's page cache. Copied reads the
+// file into anonymous memory (huge pages where the kernel allows), as llama.cpp's --no-mmap
+// does: slower to open and not shared between processes, but where page-cache mappings are
+// slow to stream from (measured in VMs) the weights are read faster.
+enum class Residency { Mapped, Copied };
+
 class MappedFile {
 public:
     // Throws Error(BadInput) for a missing file, a directory or an empty file, Error(Io) otherwise.
-    explicit MappedFile(const std::string& path);
+    explicit MappedFile(const std::string& path, Residency residency = Residency::Mapped);
     // A view of bytes already in memory, named `name` in messages (for fuzzing and tests).
     // The bytes must outlive the object.
     static std::unique_ptr<MappedFile> view(const uint8_t* data, size_t size, const std::string& name);
@@ -31,7 +37,9 @@ private:
     MappedFile() = default;
     std::string path_;
     bool owns_mapping_ = false;
-    int fd_ = -1;
+    void* mapping_ = nullptr;  // what to unmap (copies are aligned inside theirs)
+    size_t mapping_bytes_ = 0;
+    int fd_ = -1;  // open while mapped, for read()
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
 };

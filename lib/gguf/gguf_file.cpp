@@ -127,9 +127,9 @@ std::string TensorInfo::shape_string() const {
     return out.str();
 }
 
-std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
+std::unique_ptr<GgufFile> GgufFile::open(const std::string& path, Residency residency) {
     std::unique_ptr<GgufFile> file(new GgufFile());
-    file->file_ = std::make_unique<MappedFile>(path);
+    file->file_ = std::make_unique<MappedFile>(path, residency);
     file->parse();
     return file;
 }

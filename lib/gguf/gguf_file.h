@@ -36,7 +36,7 @@ struct TensorInfo {
 class GgufFile {
 public:
     // Maps and validates `path`; throws Error(BadInput) for anything malformed or unsupported.
-    static std::unique_ptr<GgufFile> open(const std::string& path);
+    static std::unique_ptr<GgufFile> open(const std::string& path, Residency residency = Residency::Mapped);
     // The same for bytes in memory (they must outlive the result); `name` stands for the path.
     static std::unique_ptr<GgufFile> from_memory(const uint8_t* data, size_t size, const std::string& name);
 

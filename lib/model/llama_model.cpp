@@ -18,9 +18,9 @@ KvCacheType parse_kv_cache_type(const std::string& name) {
     throw usage_error("--kv-type '" + name + "' is not f32 or f16");
 }
 
-std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) {
+std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path, Residency residency) {
     std::unique_ptr<LlamaModel> m(new LlamaModel());
-    m->file_ = gguf::GgufFile::open(path);
+    m->file_ = gguf::GgufFile::open(path, residency);
     const gguf::GgufFile& f = *m->file_;
     m->config_ = LlamaConfig::from_gguf(f);
     const LlamaConfig& c = m->config_;

@@ -30,7 +30,7 @@ struct LlamaLayer {
 class LlamaModel {
 public:
     // Maps and validates the file; Error(BadInput) for anything the forward pass cannot use.
-    static std::unique_ptr<LlamaModel> load(const std::string& path);
+    static std::unique_ptr<LlamaModel> load(const std::string& path, Residency residency = Residency::Mapped);
 
     const LlamaConfig& config() const { return config_; }
     const gguf::GgufFile& file() const { return *file_; }

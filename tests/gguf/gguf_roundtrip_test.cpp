@@ -136,7 +136,8 @@ TEST_CASE("writing to a full disk is an I/O error and leaves nothing behind", "[
     }
 }
 
-TEST_CASE("bytes read from the file equal the mapping; reads past the end are I/O errors", "[gguf]") {
+TEST_CASE("mapped, copied and in-memory files hold the same bytes; reads past the end are I/O errors",
+          "[gguf]") {
     if (!have_shared("models/tinystories-5M/tinystories-5M-Q4_0.gguf")) return;
     const std::string src = shared_path("models/tinystories-5M/tinystories-5M-Q4_0.gguf");
     const std::string copy = temp_dir("read-bytes") + "/model.gguf";
@@ -144,12 +145,16 @@ TEST_CASE("bytes read from the file equal the mapping; reads past the end are I/
     auto f = gguf::GgufFile::open(copy);
     const std::string bytes = read_text_file(copy);
     auto from_memory = gguf::GgufFile::from_memory(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "mem");
-    for (const auto* file : {f.get(), from_memory.get()}) {
+    auto copied = gguf::GgufFile::open(copy, Residency::Copied);
+    REQUIRE(copied->metadata().size() == f->metadata().size());
+    REQUIRE(copied->tensors().size() == f->tensors().size());
+    for (const auto* file : {f.get(), from_memory.get(), copied.get()}) {
         for (const auto& t : file->tensors()) {
             std::vector<uint8_t> read(t.n_bytes);
             file->read_bytes(t.data, t.n_bytes, read.data());
             INFO(t.name);
             REQUIRE(std::memcmp(read.data(), t.data, t.n_bytes) == 0);
+            REQUIRE(std::memcmp(t.data, bytes.data() + file->data_offset() + t.offset, t.n_bytes) == 0);
         }
     }
     const auto& last = f->tensors().back();
