@@ -2,20 +2,22 @@
 # Speed of `run`'s forward pass as llama-bench measures it (pp128 and tg64, at 1 and 2 threads,
 # medians of repetitions), on stories260K and on synthetic 110M and 1B models; and quantize wall
 # time. Prints one JSON document on stdout; progress on stderr.
-#   scripts/bench.sh [--quick] [--reps N] [--shapes "110M 1B"] [--types "F32 Q8_0 Q4_0 Q4_K"]
+#   scripts/bench.sh [--quick] [--reps N] [--shapes "110M 1B"] [--types "F32 Q8_0 Q4_0 Q4_K"] [--no-mmap]
 # Synthetic models are cached in bench-models/ (git-ignored; the 1B F32 file is 4.4 GB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps=5
 shapes="110M 1B"
 types="F32 Q8_0 Q4_0 Q4_K"
+load_flags=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) reps=3; shapes="110M"; types="Q8_0 Q4_0" ;;
     --reps) reps=$2; shift ;;
     --shapes) shapes=$2; shift ;;
     --types) types=$2; shift ;;
-    *) echo "usage: scripts/bench.sh [--quick] [--reps N] [--shapes S] [--types T]" >&2; exit 1 ;;
+    --no-mmap) load_flags=(--no-mmap) ;;
+    *) echo "usage: scripts/bench.sh [--quick] [--reps N] [--shapes S] [--types T] [--no-mmap]" >&2; exit 1 ;;
   esac
   shift
 done
@@ -55,7 +57,7 @@ for m in "${models[@]}"; do
   echo "bench: $m" >&2
   [ $first = 1 ] || echo ","
   first=0
-  "$B" -q bench -m "$m" -p 128 -n 64 -r "$reps" -t 1,2 --json
+  "$B" -q bench -m "$m" -p 128 -n 64 -r "$reps" -t 1,2 "${load_flags[@]}" --json
 done
 echo "],"
 echo "\"bandwidth_after\": $(bandwidth),"

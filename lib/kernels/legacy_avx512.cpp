@@ -3,7 +3,8 @@
 // holds block kGroupLaneBlock[p]; the activations are quantized once per call into the same
 // transposed layout (Q8Group16). Then eight vpdpbusd per token give the integer dot products of
 // sixteen blocks at once, and one multiply-add per 16 blocks applies the scales. Weights are
-// made unsigned (nibbles, or q + 128), and the activation sums correct for the offset.
+// made unsigned (nibbles, or q + 128), and the activation sums correct for the offset. Batches
+// pack their rows into that register order once (pack_rows) and read them with plain loads.
 #include "kernels/kernel_table.h"
 
 #if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512VNNI__)
@@ -152,7 +153,6 @@ struct Q8_0 {
         }
     }
 };
-
 
 // The packed layout of a row: its blocks in groups of 16 (the last one completed with zero
 // blocks), the groups in pairs (a lone last one alone), each pair holding first the 4 * kFields
