@@ -13,6 +13,19 @@ namespace dilmodeli {
 
 namespace {
 
+// Reads exactly n bytes at `offset`, retrying short reads and interruptions.
+void pread_all(int fd, uint64_t offset, size_t n, uint8_t* dst, const std::string& path) {
+    while (n > 0) {
+        const ssize_t got = ::pread(fd, dst, n, off_t(offset));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) throw io_error(path, std::string("cannot read: ") + std::strerror(errno));
+        if (got == 0) throw io_error(path, "file shrank while in use: no bytes at offset " + std::to_string(offset));
+        dst += got;
+        offset += uint64_t(got);
+        n -= size_t(got);
+    }
+}
+
 // Reads the whole file into fresh anonymous memory aligned to 2 MiB, so that the kernel may back
 // it with huge pages; the memory is made read-only afterwards, as a mapping would be.
 void* copy_into_memory(int fd, size_t size, const std::string& path, void*& mapping, size_t& mapping_bytes) {
@@ -26,17 +39,12 @@ void* copy_into_memory(int fd, size_t size, const std::string& path, void*& mapp
     }
     auto* data = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(mapping) + kHuge - 1) / kHuge * kHuge);
     ::madvise(data, rounded, MADV_HUGEPAGE);  // advice only: ignored where huge pages are off
-    size_t done = 0;
-    while (done < size) {
-        const ssize_t got = ::pread(fd, data + done, size - done, off_t(done));
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) {
-            const std::string why = got < 0 ? std::strerror(errno) : "file shrank while being read";
-            ::munmap(mapping, mapping_bytes);
-            mapping = nullptr;
-            throw io_error(path, "cannot read: " + why);
-        }
-        done += size_t(got);
+    try {
+        pread_all(fd, 0, size, data, path);
+    } catch (...) {
+        ::munmap(mapping, mapping_bytes);
+        mapping = nullptr;
+        throw;
     }
     ::mprotect(data, rounded, PROT_READ);
     return data;
@@ -116,15 +124,7 @@ void MappedFile::read(uint64_t offset, size_t n, uint8_t* dst) const {
         std::memcpy(dst, data_ + offset, n);
         return;
     }
-    while (n > 0) {
-        const ssize_t got = ::pread(fd_, dst, n, off_t(offset));
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) throw io_error(path_, std::string("cannot read: ") + std::strerror(errno));
-        if (got == 0) throw io_error(path_, "file shrank while in use: no bytes at offset " + std::to_string(offset));
-        dst += got;
-        offset += uint64_t(got);
-        n -= size_t(got);
-    }
+    pread_all(fd_, offset, n, dst, path_);
 }
 
 }  // namespace dilmodeli

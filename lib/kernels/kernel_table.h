@@ -38,6 +38,28 @@ using QuantizeActFn = void (*)(const float* x, int64_t n, void* out);
 using PackRowsFn = void (*)(const uint8_t* src, size_t src_stride, uint8_t* dst, size_t dst_stride, int64_t n_rows,
                             int64_t cols);
 
+// A batch by outer products, for float weight types: y[t * ldy + r] for r < nr, t < nt, where
+// each output is one chain of fused multiply-adds over the columns in order, starting from
+// zero. The activations arrive transposed (xt[i * xt_stride + t]; tokens nt..xt_stride-1 are
+// zero and xt_stride is a multiple of kOuterTokenAlign). scratch holds
+// kOuterTileRows * kOuterDepth + nr * xt_stride floats, 64-byte aligned.
+struct OuterArgs {
+    const uint8_t* w;
+    size_t w_stride;
+    int64_t nr;
+    const float* xt;
+    int64_t xt_stride;
+    int64_t nt;
+    int64_t n;
+    float* y;
+    int64_t ldy;
+    float* scratch;
+};
+constexpr int64_t kOuterTokenAlign = 16;
+constexpr int64_t kOuterTileRows = 12;
+constexpr int64_t kOuterDepth = 256;  // columns per pass: a tile's weights stay in L1
+using OuterFn = void (*)(const OuterArgs& args);
+
 struct TypeKernel {
     ActBytesFn act_bytes = nullptr;
     QuantizeActFn quantize = nullptr;
@@ -46,6 +68,8 @@ struct TypeKernel {
     // (each block of rows is packed once into scratch, then read once per tile of tokens).
     PackRowsFn pack_rows = nullptr;
     GemmFn gemm_packed = nullptr;
+    // Optional, for batches of float weights (see OuterArgs); gemm still serves small batches.
+    OuterFn gemm_outer = nullptr;
 };
 
 constexpr int kTypeSlots = 40;  // > every quant::TypeId value

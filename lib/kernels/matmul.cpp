@@ -10,8 +10,10 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "common/error.h"
+#include "common/thread_scratch.h"
 #include "gguf/gguf_file.h"
 #include "kernels/kernel_table.h"
 
@@ -34,41 +36,26 @@ constexpr size_t kBatchChunkBytes = size_t(256) << 10;
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-// Activation scratch, reused by each thread. A thread that waits inside parallel_for may run a
-// task that itself calls matmul, so a busy buffer is never handed out twice.
-struct Scratch {
-    std::unique_ptr<uint8_t[]> storage;
-    size_t capacity = 0;
-    bool busy = false;
+// A growable 64-byte-aligned buffer; one per thread and use through ThreadScratch.
+class AlignedBuffer {
+public:
+    uint8_t* reserve(size_t bytes) {
+        if (capacity_ < bytes + 64) {
+            storage_.reset(new uint8_t[bytes + 64]);
+            capacity_ = bytes + 64;
+        }
+        const auto p = reinterpret_cast<uintptr_t>(storage_.get());
+        return reinterpret_cast<uint8_t*>((p + 63) & ~uintptr_t(63));
+    }
+
+private:
+    std::unique_ptr<uint8_t[]> storage_;
+    size_t capacity_ = 0;
 };
 
 // Separate buffers per use, since a product holds its activations while its tasks hold weights.
-enum class ScratchUse { Activations, Weights };
-
-class ScratchLease {
-public:
-    explicit ScratchLease(size_t bytes, ScratchUse use = ScratchUse::Activations) {
-        static thread_local Scratch cached[2];
-        Scratch& mine = cached[int(use)];
-        scratch_ = mine.busy ? &own_ : &mine;
-        scratch_->busy = true;
-        if (scratch_->capacity < bytes + 64) {
-            scratch_->storage.reset(new uint8_t[bytes + 64]);
-            scratch_->capacity = bytes + 64;
-        }
-        auto p = reinterpret_cast<uintptr_t>(scratch_->storage.get());
-        data_ = reinterpret_cast<uint8_t*>((p + 63) & ~uintptr_t(63));
-    }
-    ~ScratchLease() { scratch_->busy = false; }
-    ScratchLease(const ScratchLease&) = delete;
-    ScratchLease& operator=(const ScratchLease&) = delete;
-    uint8_t* data() const { return data_; }
-
-private:
-    Scratch own_;
-    Scratch* scratch_;
-    uint8_t* data_ = nullptr;
-};
+struct ActivationBuffer : AlignedBuffer {};
+struct WeightBuffer : AlignedBuffer {};
 
 const TypeKernel& kernel_for(quant::TypeId type) {
     const auto id = static_cast<uint32_t>(type);
@@ -82,6 +69,19 @@ void check_shape(const WeightMatrix& w) {
     if (w.cols % info.block_size != 0 || w.row_bytes < info.row_bytes(w.cols))
         throw usage_error(std::string("matmul: ") + info.name + " matrix of " + std::to_string(w.cols) +
                           " columns with rows of " + std::to_string(w.row_bytes) + " bytes");
+}
+
+// Runs run(0) .. run(n_tasks - 1), in parallel unless the product (`work` multiply-adds) is
+// too small to pay for spawning tasks.
+template <typename Task>
+void run_tasks(int64_t n_tasks, int64_t work, const Task& run) {
+    if (work < kSerialWork || n_tasks == 1) {
+        for (int64_t task = 0; task < n_tasks; ++task) run(task);
+        return;
+    }
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, n_tasks, 1), [&](const tbb::blocked_range<int64_t>& range) {
+        for (int64_t task = range.begin(); task != range.end(); ++task) run(task);
+    });
 }
 
 // Runs body(r0, r1, t0, t1) over the fixed tiling of rows x tokens.
@@ -108,13 +108,7 @@ void for_each_tile(const WeightMatrix& w, int64_t n_tokens, const Body& body) {
         const int64_t r0 = rc * row_chunk, t0 = tc * token_chunk;
         body(r0, std::min(w.rows, r0 + row_chunk), t0, std::min(n_tokens, t0 + token_chunk));
     };
-    if (work < kSerialWork || n_tasks == 1) {
-        for (int64_t task = 0; task < n_tasks; ++task) run(task);
-        return;
-    }
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, n_tasks, 1), [&](const tbb::blocked_range<int64_t>& range) {
-        for (int64_t task = range.begin(); task != range.end(); ++task) run(task);
-    });
+    run_tasks(n_tasks, work, run);
 }
 
 // Batches of types with a packed layout: each task copies a block of rows (sized to stay in L2)
@@ -130,17 +124,37 @@ void matmul_packed_batch(const WeightMatrix& w, const TypeKernel& k, const uint8
     const int64_t n_tasks = (w.rows + row_chunk - 1) / row_chunk;
     auto run = [&](int64_t task) {
         const int64_t r0 = task * row_chunk, rows = std::min(w.rows, r0 + row_chunk) - r0;
-        ScratchLease packed(size_t(rows) * packed_row_bytes, ScratchUse::Weights);
-        k.pack_rows(w.row(r0), w.row_bytes, packed.data(), packed_row_bytes, rows, w.cols);
-        k.gemm_packed({packed.data(), packed_row_bytes, rows, act, act_stride, n_tokens, w.cols, y + r0, w.rows});
+        ThreadScratch<WeightBuffer> scratch;
+        uint8_t* packed = scratch->reserve(size_t(rows) * packed_row_bytes);
+        k.pack_rows(w.row(r0), w.row_bytes, packed, packed_row_bytes, rows, w.cols);
+        k.gemm_packed({packed, packed_row_bytes, rows, act, act_stride, n_tokens, w.cols, y + r0, w.rows});
     };
-    if (w.rows * w.cols * n_tokens < kSerialWork || n_tasks == 1) {
-        for (int64_t task = 0; task < n_tasks; ++task) run(task);
-        return;
-    }
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, n_tasks, 1), [&](const tbb::blocked_range<int64_t>& range) {
-        for (int64_t task = range.begin(); task != range.end(); ++task) run(task);
-    });
+    run_tasks(n_tasks, w.rows * w.cols * n_tokens, run);
+}
+
+// Batches of float weights by outer products (see detail::OuterArgs): the activations are
+// transposed once, then each task computes a block of rows for every token.
+void matmul_outer_batch(const WeightMatrix& w, const TypeKernel& k, const float* x, int64_t n_tokens, float* y) {
+    const int64_t xt_stride = round_up(n_tokens, detail::kOuterTokenAlign);
+    ThreadScratch<ActivationBuffer> transposed;
+    auto* xt = reinterpret_cast<float*>(transposed->reserve(size_t(w.cols * xt_stride) * sizeof(float)));
+    // Blocks of 16 tokens x 64 columns: reads and writes both stay within a few lines.
+    for (int64_t t0 = 0; t0 < xt_stride; t0 += 16)
+        for (int64_t i0 = 0; i0 < w.cols; i0 += 64)
+            for (int64_t i = i0; i < std::min(w.cols, i0 + 64); ++i)
+                for (int64_t t = t0; t < t0 + 16; ++t)
+                    xt[i * xt_stride + t] = t < n_tokens ? x[t * w.cols + i] : 0.0f;
+    // Four tiles of rows per task: enough tasks to balance the KV projections (256 rows).
+    const int64_t row_chunk = 8 * detail::kOuterTileRows;
+    const int64_t n_tasks = (w.rows + row_chunk - 1) / row_chunk;
+    auto run = [&](int64_t task) {
+        const int64_t r0 = task * row_chunk, rows = std::min(w.rows, r0 + row_chunk) - r0;
+        ThreadScratch<WeightBuffer> scratch;
+        const size_t floats = size_t(detail::kOuterTileRows * detail::kOuterDepth + rows * xt_stride);
+        k.gemm_outer({w.row(r0), w.row_bytes, rows, xt, xt_stride, n_tokens, w.cols, y + r0, w.rows,
+                      reinterpret_cast<float*>(scratch->reserve(floats * sizeof(float)))});
+    };
+    run_tasks(n_tasks, w.rows * w.cols * n_tokens, run);
 }
 
 // Types with no kernel (TQ1_0, ...): dequantize one row at a time and use the float kernel.
@@ -150,8 +164,8 @@ void matmul_dequantized(const WeightMatrix& w, const float* x, int64_t n_tokens,
         throw usage_error(std::string("matmul: type ") + info.name + " cannot be computed with");
     const detail::GemmFn f32 = kernel_for(quant::TypeId::F32).gemm;
     for_each_tile(w, n_tokens, [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-        ScratchLease row(size_t(w.cols) * sizeof(float));
-        auto* buf = reinterpret_cast<float*>(row.data());
+        ThreadScratch<WeightBuffer> row;
+        auto* buf = reinterpret_cast<float*>(row->reserve(size_t(w.cols) * sizeof(float)));
         for (int64_t r = r0; r < r1; ++r) {
             info.dequantize_row(w.row(r), buf, w.cols);
             const GemmArgs args{reinterpret_cast<const uint8_t*>(buf), 0, 1,
@@ -200,13 +214,16 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
         matmul_dequantized(w, x, n_tokens, y);
         return;
     }
+    if (k.gemm_outer && n_tokens > kWholeBatch) {
+        matmul_outer_batch(w, k, x, n_tokens, y);
+        return;
+    }
     const uint8_t* act = reinterpret_cast<const uint8_t*>(x);
     size_t act_stride = size_t(w.cols) * sizeof(float);
-    std::unique_ptr<ScratchLease> lease;
+    std::optional<ThreadScratch<ActivationBuffer>> quantized;
     if (k.quantize) {
         act_stride = size_t(round_up(int64_t(k.act_bytes(w.cols)), 64));
-        lease = std::make_unique<ScratchLease>(act_stride * size_t(n_tokens));
-        uint8_t* buf = lease->data();
+        uint8_t* buf = quantized.emplace()->reserve(act_stride * size_t(n_tokens));
         auto quantize = [&](int64_t t) { k.quantize(x + t * w.cols, w.cols, buf + size_t(t) * act_stride); };
         if (n_tokens * w.cols < (int64_t(1) << 16)) {
             for (int64_t t = 0; t < n_tokens; ++t) quantize(t);

@@ -27,8 +27,9 @@ std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path, Residency 
 
     m->token_embd_ = bind_matrix(f, "token_embd.weight", c.n_embd, c.n_vocab);
     m->output_norm_ = bind_vector(f, "output_norm.weight", c.n_embd, m->converted_vectors_);
-    m->read_embedding_rows_ = f.find_tensor("output.weight") != nullptr;
-    m->output_ = m->read_embedding_rows_ ? bind_matrix(f, "output.weight", c.n_embd, c.n_vocab) : m->token_embd_;
+    const bool untied = f.find_tensor("output.weight") != nullptr;
+    m->output_ = untied ? bind_matrix(f, "output.weight", c.n_embd, c.n_vocab) : m->token_embd_;
+    m->read_embedding_rows_ = untied && residency == Residency::Mapped;
     m->layers_.resize(size_t(c.n_layers));
     for (int64_t l = 0; l < c.n_layers; ++l) {
         const std::string blk = "blk." + std::to_string(l) + ".";

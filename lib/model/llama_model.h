@@ -49,7 +49,8 @@ private:
     kernels::WeightMatrix output_;      // (n_embd -> vocab); token_embd when tied
     // An untied embedding table is only ever read a row per token: those rows are copied out
     // of the file rather than faulted in through the mapping, which maps 64 KiB around each row
-    // and, with a large vocabulary, soon holds the whole table in the process's memory.
+    // and, with a large vocabulary, soon holds the whole table in the process's memory. A file
+    // read into memory (--no-mmap) holds the table anyway: its rows are used in place.
     bool read_embedding_rows_ = false;
     const float* output_norm_ = nullptr;
     std::vector<LlamaLayer> layers_;
