@@ -10,6 +10,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/outer_product_local.h"
 #include "kernels/tu_local.h"
 #include "quant/quant_type.h"
 
@@ -21,11 +22,17 @@ using Batch = xsimd::batch<float, xsimd::fma3<xsimd::avx2>>;
 struct F32 {
     static constexpr int kBytes = 4;
     static Batch load(const uint8_t* p) { return Batch::load_unaligned(reinterpret_cast<const float*>(p)); }
+    static float one(const uint8_t* p) {
+        float f;
+        std::memcpy(&f, p, sizeof f);
+        return f;
+    }
 };
 
 struct F16 {
     static constexpr int kBytes = 2;
     static Batch load(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+    static float one(const uint8_t* p) { return half_to_float(load_u16(p)); }
 };
 
 struct BF16 {
@@ -34,6 +41,7 @@ struct BF16 {
         const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
         return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
     }
+    static float one(const uint8_t* p) { return bf16_to_float(load_u16(p)); }
 };
 
 Batch fma(const Batch& a, const Batch& b, const Batch& c) { return xsimd::fma(a, b, c); }
@@ -89,6 +97,12 @@ void gemm(const GemmArgs& g) {
     run_tiles<FloatKernel<W>, 2>(g);  // 4 x 2 accumulators fit the 16 registers
 }
 
+// Batches: outer products of 6 rows x 16 tokens, 12 accumulators of the 16 registers.
+template <typename W>
+void batch(const OuterArgs& g) {
+    OuterProduct<Batch, W, 6>::gemm(g);
+}
+
 // silu(g) * u with xsimd's polynomial exp; the last partial vector goes through a padded copy.
 void silu_multiply(float* gate, const float* up, int64_t n) {
     constexpr int64_t kLanes = int64_t(Batch::size);
@@ -109,9 +123,9 @@ void silu_multiply(float* gate, const float* up, int64_t n) {
 
 void register_avx2_float(IsaTable& t) {
     t.silu_multiply = silu_multiply;
-    t.types[int(quant::TypeId::F32)] = {nullptr, nullptr, gemm<F32>};
-    t.types[int(quant::TypeId::F16)] = {nullptr, nullptr, gemm<F16>};
-    t.types[int(quant::TypeId::BF16)] = {nullptr, nullptr, gemm<BF16>};
+    t.types[int(quant::TypeId::F32)] = {nullptr, nullptr, gemm<F32>, nullptr, nullptr, batch<F32>};
+    t.types[int(quant::TypeId::F16)] = {nullptr, nullptr, gemm<F16>, nullptr, nullptr, batch<F16>};
+    t.types[int(quant::TypeId::BF16)] = {nullptr, nullptr, gemm<BF16>, nullptr, nullptr, batch<BF16>};
 }
 
 }  // namespace dilmodeli::kernels::detail

@@ -10,12 +10,11 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#include <array>
 #include <cstring>
-#include <utility>
 
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/outer_product_local.h"
 #include "kernels/tu_local.h"
 #include "quant/quant_type.h"
 
@@ -28,12 +27,18 @@ struct F32 {
     static constexpr int kBytes = 4;
     static Batch load(const uint8_t* p) { return Batch::load_unaligned(reinterpret_cast<const float*>(p)); }
     static Batch load_masked(const uint8_t* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+    static float one(const uint8_t* p) {
+        float f;
+        std::memcpy(&f, p, sizeof f);
+        return f;
+    }
 };
 
 struct F16 {
     static constexpr int kBytes = 2;
     static Batch load(const uint8_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
     static Batch load_masked(const uint8_t* p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+    static float one(const uint8_t* p) { return half_to_float(load_u16(p)); }
 };
 
 struct BF16 {
@@ -41,6 +46,7 @@ struct BF16 {
     static Batch widen(__m256i v) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16)); }
     static Batch load(const uint8_t* p) { return widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
     static Batch load_masked(const uint8_t* p, __mmask16 m) { return widen(_mm256_maskz_loadu_epi16(m, p)); }
+    static float one(const uint8_t* p) { return bf16_to_float(load_u16(p)); }
 };
 
 Batch fma(const Batch& a, const Batch& b, const Batch& c) { return _mm512_fmadd_ps(a, b, c); }
@@ -92,84 +98,10 @@ void gemm(const GemmArgs& g) {
     run_tiles<FloatKernel<W>, 6>(g);
 }
 
-// ---- Batches by outer products ----------------------------------------------------------
-// Tokens sit in the lanes: a tile of R weight rows x 16V tokens keeps R x V accumulators, and
-// each column costs V activation loads and R broadcasts of a weight for R x V multiply-adds,
-// against one load per multiply-add in the dot-product tiles above. Weights of a tile are
-// widened into scratch once per pass of kOuterDepth columns and reused by every token panel;
-// partial sums wait in scratch (row-major, tokens contiguous) between passes.
-
-template <int R, int V>
-void outer_tile(const float* wt, const float* xt, int64_t xt_stride, int64_t depth, float* yt, int64_t yt_stride,
-                bool first) {
-    __m512 acc[R][V];
-    for (int r = 0; r < R; ++r)
-        for (int v = 0; v < V; ++v)
-            acc[r][v] = first ? _mm512_setzero_ps() : _mm512_load_ps(yt + r * yt_stride + 16 * v);
-    for (int64_t i = 0; i < depth; ++i) {
-        __m512 xv[V];
-        for (int v = 0; v < V; ++v) xv[v] = _mm512_load_ps(xt + i * xt_stride + 16 * v);
-        for (int r = 0; r < R; ++r) {
-            const __m512 wv = _mm512_set1_ps(wt[r * kOuterDepth + i]);
-            for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(wv, xv[v], acc[r][v]);
-        }
-    }
-    for (int r = 0; r < R; ++r)
-        for (int v = 0; v < V; ++v) _mm512_store_ps(yt + r * yt_stride + 16 * v, acc[r][v]);
-}
-
-using OuterTileFn = void (*)(const float*, const float*, int64_t, int64_t, float*, int64_t, bool);
-
-template <int... R>
-constexpr std::array<std::array<OuterTileFn, 2>, sizeof...(R)> outer_tiles(std::integer_sequence<int, R...>) {
-    return {{{outer_tile<R + 1, 1>, outer_tile<R + 1, 2>}...}};
-}
-constexpr auto kOuterTiles = outer_tiles(std::make_integer_sequence<int, int(kOuterTileRows)>());
-
-// Widens `count` weights to float.
+// Batches: outer products of 12 rows x 32 tokens, 24 accumulators of the 32 registers.
 template <typename W>
-void widen(const uint8_t* src, int64_t count, float* dst) {
-    int64_t i = 0;
-    for (; i + 16 <= count; i += 16) _mm512_store_ps(dst + i, W::load(src + i * W::kBytes));
-    if (i < count) {
-        const auto m = __mmask16((1u << (count - i)) - 1u);
-        _mm512_mask_storeu_ps(dst + i, m, W::load_masked(src + i * W::kBytes, m));
-    }
-}
-
-// Prefetches the weights of the next tile while this one computes: the rows of a block are
-// read in short runs, which the hardware prefetchers do not follow.
-template <typename W>
-void prefetch_tile(const OuterArgs& g, int64_t r0, int64_t rows, int64_t i0, int64_t depth) {
-    for (int64_t r = r0; r < r0 + rows; ++r) {
-        const uint8_t* p = g.w + size_t(r) * g.w_stride + size_t(i0) * W::kBytes;
-        for (int64_t b = 0; b < depth * W::kBytes; b += 64) _mm_prefetch(reinterpret_cast<const char*>(p + b), _MM_HINT_T0);
-    }
-}
-
-template <typename W>
-void gemm_outer(const OuterArgs& g) {
-    float* wt = g.scratch;
-    float* yt = g.scratch + kOuterTileRows * kOuterDepth;
-    for (int64_t i0 = 0; i0 < g.n; i0 += kOuterDepth) {
-        const int64_t depth = min_i64(kOuterDepth, g.n - i0);
-        for (int64_t r0 = 0; r0 < g.nr; r0 += kOuterTileRows) {
-            const int64_t rows = min_i64(kOuterTileRows, g.nr - r0);
-            for (int64_t r = 0; r < rows; ++r)
-                widen<W>(g.w + size_t(r0 + r) * g.w_stride + size_t(i0) * W::kBytes, depth, wt + r * kOuterDepth);
-            if (r0 + rows < g.nr)
-                prefetch_tile<W>(g, r0 + rows, min_i64(kOuterTileRows, g.nr - r0 - rows), i0, depth);
-            else if (i0 + depth < g.n)
-                prefetch_tile<W>(g, 0, min_i64(kOuterTileRows, g.nr), i0 + depth, min_i64(kOuterDepth, g.n - i0 - depth));
-            for (int64_t t0 = 0; t0 < g.xt_stride; t0 += 32) {
-                const int v = g.xt_stride - t0 >= 32 ? 2 : 1;
-                kOuterTiles[size_t(rows - 1)][size_t(v - 1)](wt, g.xt + i0 * g.xt_stride + t0, g.xt_stride, depth,
-                                                             yt + r0 * g.xt_stride + t0, g.xt_stride, i0 == 0);
-            }
-        }
-    }
-    for (int64_t t = 0; t < g.nt; ++t)
-        for (int64_t r = 0; r < g.nr; ++r) g.y[t * g.ldy + r] = yt[r * g.xt_stride + t];
+void batch(const OuterArgs& g) {
+    OuterProduct<Batch, W, 12>::gemm(g);
 }
 
 // silu(g) * u with xsimd's polynomial exp; the last partial vector goes through a padded copy.
@@ -192,9 +124,9 @@ void silu_multiply(float* gate, const float* up, int64_t n) {
 
 void register_avx512_float(IsaTable& t) {
     t.silu_multiply = silu_multiply;
-    t.types[int(quant::TypeId::F32)] = {nullptr, nullptr, gemm<F32>, nullptr, nullptr, gemm_outer<F32>};
-    t.types[int(quant::TypeId::F16)] = {nullptr, nullptr, gemm<F16>, nullptr, nullptr, gemm_outer<F16>};
-    t.types[int(quant::TypeId::BF16)] = {nullptr, nullptr, gemm<BF16>, nullptr, nullptr, gemm_outer<BF16>};
+    t.types[int(quant::TypeId::F32)] = {nullptr, nullptr, gemm<F32>, nullptr, nullptr, batch<F32>};
+    t.types[int(quant::TypeId::F16)] = {nullptr, nullptr, gemm<F16>, nullptr, nullptr, batch<F16>};
+    t.types[int(quant::TypeId::BF16)] = {nullptr, nullptr, gemm<BF16>, nullptr, nullptr, batch<BF16>};
 }
 
 }  // namespace dilmodeli::kernels::detail

@@ -120,7 +120,7 @@ double cross_isa_tolerance(const std::vector<float>& w_row, const float* x, int6
 bool is_float_type(TypeId type) { return type == TypeId::F32 || type == TypeId::F16 || type == TypeId::BF16; }
 
 // Instruction sets whose float batches are outer products: each output one fused chain.
-bool has_outer_float_batches(const std::string& isa) { return isa == "avx512"; }
+bool has_outer_float_batches(const std::string& isa) { return isa == "avx512" || isa == "avx2"; }
 
 // y[t][r] as one fused multiply-add chain over the columns in order, from zero.
 std::vector<float> fused_chain(const WeightMatrix& w, const std::vector<float>& x, int64_t n_tokens) {
