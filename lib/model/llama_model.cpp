@@ -1,11 +1,11 @@
 #include "model/llama_model.h"
 
+#include <algorithm>
 #include <cmath>
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
 
 #include "common/cpu_info.h"
 #include "common/error.h"
+#include "model/attention.h"
 #include "model/ops.h"
 #include "quant/half.h"
 #include "model/weight_binding.h"
@@ -185,72 +185,15 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, b
     observed_matmul(hooks_, model_.output_, xb_.data(), rows, &logits_[offset]);
 }
 
-namespace {
-inline float load(const float* p) { return *p; }
-inline float load(const uint16_t* p) { return quant::fp16_to_fp32(*p); }
-// With an F16 cache, llama.cpp rounds the query and the attention weights to F16 before the
-// two products; doing the same keeps logits within rounding of its results.
-inline float round_like(const float*, float x) { return x; }
-inline float round_like(const uint16_t*, float x) { return quant::fp16_to_fp32(quant::fp32_to_fp16(x)); }
-
-// Eight independent partial sums: the compiler vectorizes them, where one running sum would
-// have to be added in order (the attention scores are the hot spot of small models).
-template <typename Element>
-inline float dot_product(const float* q, const Element* k, int64_t n) {
-    float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; ++j) partial[j] += q[i + j] * load(k + i + j);
-    float sum = ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
-                ((partial[4] + partial[5]) + (partial[6] + partial[7]));
-    for (; i < n; ++i) sum += q[i] * load(k + i);
-    return sum;
-}
-}  // namespace
-
 void Session::attention(int64_t layer, int64_t n) {
     const size_t at = size_t(layer) * size_t(context_) * size_t(config_.kv_dim());
-    if (kv_type_ == KvCacheType::F16)
-        attention_over(&k_cache16_[at], &v_cache16_[at], n);
-    else
-        attention_over(&k_cache_[at], &v_cache_[at], n);
-}
-
-template <typename Element>
-void Session::attention_over(const Element* k_layer, const Element* v_layer, int64_t n) {
     const LlamaConfig& c = config_;
-    const int64_t d = c.n_embd, kv = c.kv_dim(), hd = c.head_dim;
-    const int64_t group = c.n_heads / c.n_kv_heads;
-    const float scale = 1.0f / std::sqrt(float(hd));
-    const int64_t tasks = n * c.n_heads;
-    const int64_t span = n_past_ + n;  // positions any query of this batch may see
-    auto run = [&](int64_t begin, int64_t end) {
-        std::vector<float> scores(static_cast<size_t>(span)), q(static_cast<size_t>(hd));
-        for (int64_t task = begin; task < end; ++task) {
-            const int64_t t = task / c.n_heads, h = task % c.n_heads;
-            const int64_t visible = n_past_ + t + 1;  // causal: itself and everything before
-            for (int64_t i = 0; i < hd; ++i) q[size_t(i)] = round_like(k_layer, q_[size_t(t * d + h * hd + i)]);
-            const int64_t kv_head = h / group;
-            for (int64_t p = 0; p < visible; ++p) {
-                scores[size_t(p)] = dot_product(q.data(), k_layer + p * kv + kv_head * hd, hd) * scale;
-            }
-            softmax(scores.data(), visible);
-            float* out = &att_[size_t(t * d + h * hd)];
-            std::fill_n(out, hd, 0.0f);
-            for (int64_t p = 0; p < visible; ++p) {
-                const Element* v = v_layer + p * kv + kv_head * hd;
-                const float w = round_like(v_layer, scores[size_t(p)]);
-                for (int64_t i = 0; i < hd; ++i) out[i] += w * load(v + i);
-            }
-        }
-    };
-    // Small problems (a tiny model, one token) are cheaper without task overhead.
-    if (tasks * span * hd < (1 << 15) || threads_ == 1) {
-        run(0, tasks);
-    } else {
-        tbb::parallel_for(tbb::blocked_range<int64_t>(0, tasks),
-                          [&](const tbb::blocked_range<int64_t>& r) { run(r.begin(), r.end()); });
-    }
+    const AttentionArgs args{q_.data(), c.n_embd, n, n_past_, c.n_heads, c.n_kv_heads, c.head_dim, att_.data(),
+                             threads_ > 1};
+    if (kv_type_ == KvCacheType::F16)
+        attend(args, &k_cache16_[at], &v_cache16_[at]);
+    else
+        attend(args, &k_cache_[at], &v_cache_[at]);
 }
 
 }  // namespace dilmodeli::model

@@ -93,8 +93,6 @@ public:
 private:
     void forward_batch(const int32_t* tokens, int64_t n, bool all_logits, bool append_logits);
     void attention(int64_t layer, int64_t n);
-    template <typename Element>
-    void attention_over(const Element* k_layer, const Element* v_layer, int64_t n);
     void store_kv(int64_t layer, int64_t pos, const float* k, const float* v);
     void ensure_scratch(int64_t n);
 

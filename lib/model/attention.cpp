@@ -1,0 +1,140 @@
+#include "model/attention.h"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+#include <vector>
+
+#include "common/thread_scratch.h"
+#include "kernels/matmul.h"
+#include "model/ops.h"
+#include "quant/half.h"
+
+namespace dilmodeli::model {
+namespace {
+
+inline float load(const float* p) { return *p; }
+inline float load(const uint16_t* p) { return quant::fp16_to_fp32(*p); }
+// With an F16 cache, llama.cpp rounds the query and the attention weights to F16 before the
+// two products; doing the same keeps logits within rounding of its results.
+inline float round_like(const float*, float x) { return x; }
+inline float round_like(const uint16_t*, float x) { return quant::fp16_to_fp32(quant::fp32_to_fp16(x)); }
+
+// Eight independent partial sums: the compiler vectorizes them, where one running sum would
+// have to be added in order (the attention scores are the hot spot of small models).
+template <typename Element>
+inline float dot_product(const float* q, const Element* k, int64_t n) {
+    float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; ++j) partial[j] += q[i + j] * load(k + i + j);
+    float sum = ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+                ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+    for (; i < n; ++i) sum += q[i] * load(k + i);
+    return sum;
+}
+
+// From this many queries on, a head's scores and outputs are two matrix products through the
+// kernels (their batch path); below it, one query at a time (generation, short prompts).
+constexpr int64_t kBatchedQueries = 16;
+
+// One query at a time, in parallel over (query, head).
+template <typename Element>
+void attend_each(const AttentionArgs& a, const Element* k_cache, const Element* v_cache) {
+    const int64_t hd = a.head_dim, kv = a.n_kv_heads * hd, group = a.n_heads / a.n_kv_heads;
+    const float scale = 1.0f / std::sqrt(float(hd));
+    const int64_t tasks = a.n * a.n_heads;
+    const int64_t span = a.n_past + a.n;  // positions any query of this batch may see
+    auto run = [&](int64_t begin, int64_t end) {
+        std::vector<float> scores(static_cast<size_t>(span)), q(static_cast<size_t>(hd));
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t t = task / a.n_heads, h = task % a.n_heads;
+            const int64_t visible = a.n_past + t + 1;  // causal: itself and everything before
+            for (int64_t i = 0; i < hd; ++i) q[size_t(i)] = round_like(k_cache, a.q[t * a.q_stride + h * hd + i]);
+            const int64_t kv_head = h / group;
+            for (int64_t p = 0; p < visible; ++p)
+                scores[size_t(p)] = dot_product(q.data(), k_cache + p * kv + kv_head * hd, hd) * scale;
+            softmax(scores.data(), visible);
+            float* out = a.out + t * a.q_stride + h * hd;
+            std::fill_n(out, hd, 0.0f);
+            for (int64_t p = 0; p < visible; ++p) {
+                const Element* v = v_cache + p * kv + kv_head * hd;
+                const float w = round_like(v_cache, scores[size_t(p)]);
+                for (int64_t i = 0; i < hd; ++i) out[i] += w * load(v + i);
+            }
+        }
+    };
+    // Small problems (a tiny model, one token) are cheaper without task overhead.
+    if (tasks * span * hd < (1 << 15) || !a.parallel) {
+        run(0, tasks);
+    } else {
+        tbb::parallel_for(tbb::blocked_range<int64_t>(0, tasks),
+                          [&](const tbb::blocked_range<int64_t>& r) { run(r.begin(), r.end()); });
+    }
+}
+
+template <typename Element>
+struct BatchBuffers {
+    std::vector<float> q, scores, out;
+    std::vector<Element> v_transposed;
+};
+
+// Per head: scores (n x span) = Q_h K_h^T, a causal softmax per row, then out = P V_h, where
+// K_h is read in place from the cache (rows kv elements apart) and V_h is transposed once per
+// KV head, so both products are the kernels' batch products of stored-type weights.
+template <typename Element>
+void attend_batched(const AttentionArgs& a, const Element* k_cache, const Element* v_cache) {
+    constexpr quant::TypeId kType = std::is_same_v<Element, float> ? quant::TypeId::F32 : quant::TypeId::F16;
+    const int64_t hd = a.head_dim, kv = a.n_kv_heads * hd, group = a.n_heads / a.n_kv_heads;
+    const float scale = 1.0f / std::sqrt(float(hd));
+    const int64_t span = a.n_past + a.n;
+    ThreadScratch<BatchBuffers<Element>> s;
+    s->q.resize(size_t(a.n * hd));
+    s->scores.resize(size_t(a.n * span));
+    s->out.resize(size_t(a.n * hd));
+    s->v_transposed.resize(size_t(hd * span));
+    for (int64_t kv_head = 0; kv_head < a.n_kv_heads; ++kv_head) {
+        for (int64_t p = 0; p < span; ++p)
+            for (int64_t i = 0; i < hd; ++i)
+                s->v_transposed[size_t(i * span + p)] = v_cache[p * kv + kv_head * hd + i];
+        kernels::WeightMatrix keys{kType, reinterpret_cast<const uint8_t*>(k_cache + kv_head * hd), span, hd,
+                                   size_t(kv) * sizeof(Element)};
+        kernels::WeightMatrix values{kType, reinterpret_cast<const uint8_t*>(s->v_transposed.data()), hd, span,
+                                     size_t(span) * sizeof(Element)};
+        for (int64_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
+            for (int64_t t = 0; t < a.n; ++t)
+                for (int64_t i = 0; i < hd; ++i)
+                    s->q[size_t(t * hd + i)] = round_like(k_cache, a.q[t * a.q_stride + h * hd + i]);
+            kernels::matmul(keys, s->q.data(), a.n, s->scores.data());
+            for (int64_t t = 0; t < a.n; ++t) {
+                float* row = &s->scores[size_t(t * span)];
+                const int64_t visible = a.n_past + t + 1;
+                for (int64_t p = 0; p < visible; ++p) row[p] *= scale;
+                softmax(row, visible);
+                for (int64_t p = 0; p < visible; ++p) row[p] = round_like(v_cache, row[p]);
+                std::fill(row + visible, row + span, 0.0f);
+            }
+            kernels::matmul(values, s->scores.data(), a.n, s->out.data());
+            for (int64_t t = 0; t < a.n; ++t)
+                std::copy_n(&s->out[size_t(t * hd)], hd, a.out + t * a.q_stride + h * hd);
+        }
+    }
+}
+
+}  // namespace
+
+template <typename Element>
+void attend(const AttentionArgs& args, const Element* k_cache, const Element* v_cache) {
+    if (args.n >= kBatchedQueries)
+        attend_batched(args, k_cache, v_cache);
+    else
+        attend_each(args, k_cache, v_cache);
+}
+
+template void attend<float>(const AttentionArgs&, const float*, const float*);
+template void attend<uint16_t>(const AttentionArgs&, const uint16_t*, const uint16_t*);
+
+}  // namespace dilmodeli::model

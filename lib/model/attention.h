@@ -1,0 +1,25 @@
+#pragma once
+// Causal grouped-query attention of a batch of queries over one layer's KV cache.
+#include <cstdint>
+
+namespace dilmodeli::model {
+
+struct AttentionArgs {
+    const float* q;      // n rows of n_heads * head_dim (rope applied), `q_stride` floats apart
+    int64_t q_stride;
+    int64_t n;           // queries, at positions n_past .. n_past + n - 1
+    int64_t n_past;
+    int64_t n_heads;
+    int64_t n_kv_heads;
+    int64_t head_dim;
+    float* out;          // n rows of n_heads * head_dim, `q_stride` floats apart
+    bool parallel;       // may use TBB (call inside the session's arena)
+};
+
+// Element: float, or uint16_t for an F16 cache (then the queries and the attention weights are
+// rounded to F16 before their products, as llama.cpp does). The cache holds positions
+// 0 .. n_past + n - 1, each n_kv_heads * head_dim elements.
+template <typename Element>
+void attend(const AttentionArgs& args, const Element* k_cache, const Element* v_cache);
+
+}  // namespace dilmodeli::model
