@@ -144,8 +144,9 @@ void matmul_outer_batch(const WeightMatrix& w, const TypeKernel& k, const float*
             for (int64_t i = i0; i < std::min(w.cols, i0 + 64); ++i)
                 for (int64_t t = t0; t < t0 + 16; ++t)
                     xt[i * xt_stride + t] = t < n_tokens ? x[t * w.cols + i] : 0.0f;
-    // Four tiles of rows per task: enough tasks to balance the KV projections (256 rows).
-    const int64_t row_chunk = 8 * detail::kOuterTileRows;
+    // Four tiles of rows per task: six tasks for a 256-row KV projection, so two threads stay
+    // balanced; the activations each task re-reads from L3 cost little against its products.
+    const int64_t row_chunk = 4 * detail::kOuterTileRows;
     const int64_t n_tasks = (w.rows + row_chunk - 1) / row_chunk;
     auto run = [&](int64_t task) {
         const int64_t r0 = task * row_chunk, rows = std::min(w.rows, r0 + row_chunk) - r0;

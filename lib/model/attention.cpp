@@ -84,26 +84,27 @@ struct BatchBuffers {
 
 // Per head: scores (n x span) = Q_h K_h^T, a causal softmax per row, then out = P V_h, where
 // K_h is read in place from the cache (rows kv elements apart) and V_h is transposed once per
-// KV head, so both products are the kernels' batch products of stored-type weights.
+// KV head, so both products are the kernels' batch products of stored-type weights. KV heads
+// run in parallel: one head's products are too small to split well over threads.
 template <typename Element>
 void attend_batched(const AttentionArgs& a, const Element* k_cache, const Element* v_cache) {
     constexpr quant::TypeId kType = std::is_same_v<Element, float> ? quant::TypeId::F32 : quant::TypeId::F16;
     const int64_t hd = a.head_dim, kv = a.n_kv_heads * hd, group = a.n_heads / a.n_kv_heads;
     const float scale = 1.0f / std::sqrt(float(hd));
     const int64_t span = a.n_past + a.n;
-    ThreadScratch<BatchBuffers<Element>> s;
-    s->q.resize(size_t(a.n * hd));
-    s->scores.resize(size_t(a.n * span));
-    s->out.resize(size_t(a.n * hd));
-    s->v_transposed.resize(size_t(hd * span));
-    for (int64_t kv_head = 0; kv_head < a.n_kv_heads; ++kv_head) {
+    auto run = [&](int64_t kv_head) {
+        ThreadScratch<BatchBuffers<Element>> s;
+        s->q.resize(size_t(a.n * hd));
+        s->scores.resize(size_t(a.n * span));
+        s->out.resize(size_t(a.n * hd));
+        s->v_transposed.resize(size_t(hd * span));
         for (int64_t p = 0; p < span; ++p)
             for (int64_t i = 0; i < hd; ++i)
                 s->v_transposed[size_t(i * span + p)] = v_cache[p * kv + kv_head * hd + i];
-        kernels::WeightMatrix keys{kType, reinterpret_cast<const uint8_t*>(k_cache + kv_head * hd), span, hd,
-                                   size_t(kv) * sizeof(Element)};
-        kernels::WeightMatrix values{kType, reinterpret_cast<const uint8_t*>(s->v_transposed.data()), hd, span,
-                                     size_t(span) * sizeof(Element)};
+        const kernels::WeightMatrix keys{kType, reinterpret_cast<const uint8_t*>(k_cache + kv_head * hd), span, hd,
+                                         size_t(kv) * sizeof(Element)};
+        const kernels::WeightMatrix values{kType, reinterpret_cast<const uint8_t*>(s->v_transposed.data()), hd,
+                                           span, size_t(span) * sizeof(Element)};
         for (int64_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
             for (int64_t t = 0; t < a.n; ++t)
                 for (int64_t i = 0; i < hd; ++i)
@@ -121,7 +122,11 @@ void attend_batched(const AttentionArgs& a, const Element* k_cache, const Elemen
             for (int64_t t = 0; t < a.n; ++t)
                 std::copy_n(&s->out[size_t(t * hd)], hd, a.out + t * a.q_stride + h * hd);
         }
-    }
+    };
+    if (a.parallel && a.n_kv_heads > 1)
+        tbb::parallel_for(int64_t(0), a.n_kv_heads, run);
+    else
+        for (int64_t kv_head = 0; kv_head < a.n_kv_heads; ++kv_head) run(kv_head);
 }
 
 }  // namespace
