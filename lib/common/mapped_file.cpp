@@ -95,6 +95,11 @@ MappedFile::MappedFile(const std::string& path, Residency residency) : path_(pat
         ::close(fd);
         throw io_error(path, std::string("cannot map: ") + std::strerror(err));
     }
+    // Page-cache pages read in from now on may then come as 2 MiB folios mapped by one entry.
+    // Measured on a 2.2 GB model: a mapping of 4 KiB pages streamed 5-10 GB/s (page walks miss
+    // the caches), one of 2 MiB folios 24 GB/s, as fast as a copy (--no-mmap). Pages already
+    // cached in small folios stay as they are; advice only, ignored where unsupported.
+    ::madvise(addr, size_, MADV_HUGEPAGE);
     data_ = static_cast<const uint8_t*>(addr);
     mapping_ = addr;
     mapping_bytes_ = size_;

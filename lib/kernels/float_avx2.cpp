@@ -1,6 +1,8 @@
 // AVX2 + FMA kernels for F32, F16 (F16C widening) and BF16 weights against float activations.
 // One 8-lane accumulator per output, fused multiply-adds in column order, a zero-padded copy
 // for the last partial vector, then xsimd's horizontal add: the same arithmetic in every tile.
+// Batches of more than 8 tokens go through outer_product_local.h instead (one fused chain per
+// output, a different but equally fixed order).
 #include "kernels/kernel_table.h"
 
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
