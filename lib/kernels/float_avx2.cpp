@@ -47,6 +47,10 @@ struct BF16 {
 };
 
 Batch fma(const Batch& a, const Batch& b, const Batch& c) { return xsimd::fma(a, b, c); }
+struct Fused {
+    static Batch apply(const Batch& a, const Batch& b, const Batch& c) { return fma(a, b, c); }
+};
+
 
 template <typename W>
 struct FloatKernel {
@@ -102,7 +106,7 @@ void gemm(const GemmArgs& g) {
 // Batches: outer products of 6 rows x 16 tokens, 12 accumulators of the 16 registers.
 template <typename W>
 void batch(const OuterArgs& g) {
-    OuterProduct<Batch, W, 6>::gemm(g);
+    OuterProduct<Batch, W, 6, Fused>::gemm(g);
 }
 
 // silu(g) * u with xsimd's polynomial exp; the last partial vector goes through a padded copy.

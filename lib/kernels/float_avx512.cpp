@@ -52,6 +52,10 @@ struct BF16 {
 };
 
 Batch fma(const Batch& a, const Batch& b, const Batch& c) { return _mm512_fmadd_ps(a, b, c); }
+struct Fused {
+    static Batch apply(const Batch& a, const Batch& b, const Batch& c) { return fma(a, b, c); }
+};
+
 
 template <typename W>
 struct FloatKernel {
@@ -103,7 +107,7 @@ void gemm(const GemmArgs& g) {
 // Batches: outer products of 12 rows x 32 tokens, 24 accumulators of the 32 registers.
 template <typename W>
 void batch(const OuterArgs& g) {
-    OuterProduct<Batch, W, 12>::gemm(g);
+    OuterProduct<Batch, W, 12, Fused>::gemm(g);
 }
 
 // silu(g) * u with xsimd's polynomial exp; the last partial vector goes through a padded copy.

@@ -25,8 +25,10 @@ namespace {
 
 // Batch: an xsimd float batch. W: the weight type (kBytes, load() of one batch, one() of one
 // element). TileRows: rows per tile, so that TileRows x 2 accumulators, two activation vectors
-// and a broadcast fit the registers.
-template <typename Batch, typename W, int TileRows>
+// and a broadcast fit the registers. Fma::apply(a, b, c): a fused a * b + c. It comes from the
+// instruction set's file because xsimd 8 has no fused form for AVX-512: its generic a * b + c
+// is fused only when the compiler contracts it, so the bits would depend on the build.
+template <typename Batch, typename W, int TileRows, typename Fma>
 struct OuterProduct {
     static constexpr int64_t kLanes = int64_t(Batch::size);
     static_assert(kOuterTokenAlign % kLanes == 0, "padded tokens fill whole vectors");
@@ -43,7 +45,7 @@ struct OuterProduct {
             for (int v = 0; v < V; ++v) xv[v] = Batch::load_aligned(xt + i * xt_stride + kLanes * v);
             for (int r = 0; r < R; ++r) {
                 const Batch wv(wt[r * kOuterDepth + i]);
-                for (int v = 0; v < V; ++v) acc[r][v] = xsimd::fma(wv, xv[v], acc[r][v]);
+                for (int v = 0; v < V; ++v) acc[r][v] = Fma::apply(wv, xv[v], acc[r][v]);
             }
         }
         for (int r = 0; r < R; ++r)
