@@ -8,4 +8,8 @@ namespace dilmodeli::kernels {
 // versions use a polynomial exp within a few ulp of std::exp (tests/kernels/activation_test.cpp).
 void silu_multiply(float* gate, const float* up, int64_t n);
 
+// x[i] = exp(x[i] - max) / sum for i < n (n >= 1): the attention weights of a row of scores.
+// The same exp as silu_multiply; sums in float lanes, whose order depends on the instruction set.
+void softmax(float* x, int64_t n);
+
 }  // namespace dilmodeli::kernels

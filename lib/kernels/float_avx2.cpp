@@ -12,6 +12,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/activation_local.h"
 #include "kernels/outer_product_local.h"
 #include "kernels/tu_local.h"
 #include "quant/quant_type.h"
@@ -109,26 +110,11 @@ void batch(const OuterArgs& g) {
     OuterProduct<Batch, W, 6, Fused>::gemm(g);
 }
 
-// silu(g) * u with xsimd's polynomial exp; the last partial vector goes through a padded copy.
-void silu_multiply(float* gate, const float* up, int64_t n) {
-    constexpr int64_t kLanes = int64_t(Batch::size);
-    auto step = [](const Batch& g, const Batch& u) { return g / (Batch(1.0f) + xsimd::exp(-g)) * u; };
-    int64_t i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-        step(Batch::load_unaligned(gate + i), Batch::load_unaligned(up + i)).store_unaligned(gate + i);
-    if (i < n) {
-        alignas(64) float g[kLanes] = {}, u[kLanes] = {};
-        std::memcpy(g, gate + i, size_t(n - i) * sizeof(float));
-        std::memcpy(u, up + i, size_t(n - i) * sizeof(float));
-        step(Batch::load_aligned(g), Batch::load_aligned(u)).store_aligned(g);
-        std::memcpy(gate + i, g, size_t(n - i) * sizeof(float));
-    }
-}
-
 }  // namespace
 
 void register_avx2_float(IsaTable& t) {
-    t.silu_multiply = silu_multiply;
+    t.silu_multiply = silu_multiply_vector<Batch>;
+    t.softmax = softmax_vector<Batch>;
     t.types[int(quant::TypeId::F32)] = {nullptr, nullptr, gemm<F32>, nullptr, nullptr, batch<F32>};
     t.types[int(quant::TypeId::F16)] = {nullptr, nullptr, gemm<F16>, nullptr, nullptr, batch<F16>};
     t.types[int(quant::TypeId::BF16)] = {nullptr, nullptr, gemm<BF16>, nullptr, nullptr, batch<BF16>};

@@ -76,11 +76,14 @@ constexpr int kTypeSlots = 40;  // > every quant::TypeId value
 
 // gate[i] = silu(gate[i]) * up[i] (SwiGLU's activation), i < n.
 using SiluMultiplyFn = void (*)(float* gate, const float* up, int64_t n);
+// x[i] = exp(x[i] - max) / sum over i < n, n >= 1.
+using SoftmaxFn = void (*)(float* x, int64_t n);
 
 struct IsaTable {
     const char* name = "";
     TypeKernel types[kTypeSlots];
     SiluMultiplyFn silu_multiply = nullptr;  // null: the scalar one
+    SoftmaxFn softmax = nullptr;             // null: the scalar one
 };
 
 // ---- Activation layouts -------------------------------------------------------------------
@@ -130,8 +133,9 @@ void register_avx512_legacy(IsaTable& table);
 void register_avx512_kquants(IsaTable& table);
 void register_neon(IsaTable& table);
 
-// The scalar SwiGLU activation (activation.cpp), the fallback of every table.
+// The scalar activations (activation.cpp), the fallbacks of every table.
 void silu_multiply_scalar(float* gate, const float* up, int64_t n);
+void softmax_scalar(float* x, int64_t n);
 
 // Baseline activation quantizers (any instruction set may use them).
 size_t q8_block32_bytes(int64_t n);

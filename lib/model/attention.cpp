@@ -23,25 +23,36 @@ inline float load(const uint16_t* p) { return quant::fp16_to_fp32(*p); }
 inline float round_like(const float*, float x) { return x; }
 inline float round_like(const uint16_t*, float x) { return quant::fp16_to_fp32(quant::fp32_to_fp16(x)); }
 
-// Eight independent partial sums: the compiler vectorizes them, where one running sum would
-// have to be added in order (the attention scores are the hot spot of small models).
+// Turns a row of raw scores into attention weights: scaled, a softmax over the `visible`
+// positions, rounded like the cache (as llama.cpp feeds them to its product with V), and zero
+// for the positions the query may not see, up to `span`.
 template <typename Element>
-inline float dot_product(const float* q, const Element* k, int64_t n) {
-    float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; ++j) partial[j] += q[i + j] * load(k + i + j);
-    float sum = ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
-                ((partial[4] + partial[5]) + (partial[6] + partial[7]));
-    for (; i < n; ++i) sum += q[i] * load(k + i);
-    return sum;
+void attention_weights(float* row, int64_t visible, int64_t span, float scale, const Element* cache_tag) {
+    for (int64_t p = 0; p < visible; ++p) row[p] *= scale;
+    softmax(row, visible);
+    for (int64_t p = 0; p < visible; ++p) row[p] = round_like(cache_tag, row[p]);
+    std::fill(row + visible, row + span, 0.0f);
+}
+
+template <typename Element>
+constexpr quant::TypeId cache_type() {
+    return std::is_same_v<Element, float> ? quant::TypeId::F32 : quant::TypeId::F16;
+}
+
+// K_h as a matrix of the kernels: one row per position, read in place from the cache.
+template <typename Element>
+kernels::WeightMatrix keys_of_head(const Element* k_cache, int64_t kv_head, int64_t positions, int64_t head_dim,
+                                   int64_t kv_dim) {
+    return {cache_type<Element>(), reinterpret_cast<const uint8_t*>(k_cache + kv_head * head_dim), positions,
+            head_dim, size_t(kv_dim) * sizeof(Element)};
 }
 
 // From this many queries on, a head's scores and outputs are two matrix products through the
 // kernels (their batch path); below it, one query at a time (generation, short prompts).
 constexpr int64_t kBatchedQueries = 16;
 
-// One query at a time, in parallel over (query, head).
+// One query at a time, in parallel over (query, head): the scores are a matrix-vector product
+// of the kernels, the weighted sum of values one pass over the cache's rows.
 template <typename Element>
 void attend_each(const AttentionArgs& a, const Element* k_cache, const Element* v_cache) {
     const int64_t hd = a.head_dim, kv = a.n_kv_heads * hd, group = a.n_heads / a.n_kv_heads;
@@ -55,14 +66,13 @@ void attend_each(const AttentionArgs& a, const Element* k_cache, const Element* 
             const int64_t visible = a.n_past + t + 1;  // causal: itself and everything before
             for (int64_t i = 0; i < hd; ++i) q[size_t(i)] = round_like(k_cache, a.q[t * a.q_stride + h * hd + i]);
             const int64_t kv_head = h / group;
-            for (int64_t p = 0; p < visible; ++p)
-                scores[size_t(p)] = dot_product(q.data(), k_cache + p * kv + kv_head * hd, hd) * scale;
-            softmax(scores.data(), visible);
+            kernels::matmul(keys_of_head(k_cache, kv_head, visible, hd, kv), q.data(), 1, scores.data());
+            attention_weights(scores.data(), visible, visible, scale, v_cache);
             float* out = a.out + t * a.q_stride + h * hd;
             std::fill_n(out, hd, 0.0f);
             for (int64_t p = 0; p < visible; ++p) {
                 const Element* v = v_cache + p * kv + kv_head * hd;
-                const float w = round_like(v_cache, scores[size_t(p)]);
+                const float w = scores[size_t(p)];
                 for (int64_t i = 0; i < hd; ++i) out[i] += w * load(v + i);
             }
         }
@@ -88,7 +98,6 @@ struct BatchBuffers {
 // run in parallel: one head's products are too small to split well over threads.
 template <typename Element>
 void attend_batched(const AttentionArgs& a, const Element* k_cache, const Element* v_cache) {
-    constexpr quant::TypeId kType = std::is_same_v<Element, float> ? quant::TypeId::F32 : quant::TypeId::F16;
     const int64_t hd = a.head_dim, kv = a.n_kv_heads * hd, group = a.n_heads / a.n_kv_heads;
     const float scale = 1.0f / std::sqrt(float(hd));
     const int64_t span = a.n_past + a.n;
@@ -101,23 +110,16 @@ void attend_batched(const AttentionArgs& a, const Element* k_cache, const Elemen
         for (int64_t p = 0; p < span; ++p)
             for (int64_t i = 0; i < hd; ++i)
                 s->v_transposed[size_t(i * span + p)] = v_cache[p * kv + kv_head * hd + i];
-        const kernels::WeightMatrix keys{kType, reinterpret_cast<const uint8_t*>(k_cache + kv_head * hd), span, hd,
-                                         size_t(kv) * sizeof(Element)};
-        const kernels::WeightMatrix values{kType, reinterpret_cast<const uint8_t*>(s->v_transposed.data()), hd,
-                                           span, size_t(span) * sizeof(Element)};
+        const kernels::WeightMatrix keys = keys_of_head(k_cache, kv_head, span, hd, kv);
+        const kernels::WeightMatrix values{cache_type<Element>(), reinterpret_cast<const uint8_t*>(s->v_transposed.data()),
+                                           hd, span, size_t(span) * sizeof(Element)};
         for (int64_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
             for (int64_t t = 0; t < a.n; ++t)
                 for (int64_t i = 0; i < hd; ++i)
                     s->q[size_t(t * hd + i)] = round_like(k_cache, a.q[t * a.q_stride + h * hd + i]);
             kernels::matmul(keys, s->q.data(), a.n, s->scores.data());
-            for (int64_t t = 0; t < a.n; ++t) {
-                float* row = &s->scores[size_t(t * span)];
-                const int64_t visible = a.n_past + t + 1;
-                for (int64_t p = 0; p < visible; ++p) row[p] *= scale;
-                softmax(row, visible);
-                for (int64_t p = 0; p < visible; ++p) row[p] = round_like(v_cache, row[p]);
-                std::fill(row + visible, row + span, 0.0f);
-            }
+            for (int64_t t = 0; t < a.n; ++t)
+                attention_weights(&s->scores[size_t(t * span)], a.n_past + t + 1, span, scale, v_cache);
             kernels::matmul(values, s->scores.data(), a.n, s->out.data());
             for (int64_t t = 0; t < a.n; ++t)
                 std::copy_n(&s->out[size_t(t * hd)], hd, a.out + t * a.q_stride + h * hd);

@@ -35,17 +35,7 @@ void rope_normal(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int
     }
 }
 
-void softmax(float* x, int64_t n) {
-    float max = x[0];
-    for (int64_t i = 1; i < n; ++i) max = x[i] > max ? x[i] : max;
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-        x[i] = std::exp(x[i] - max);
-        sum += x[i];
-    }
-    const float inv = float(1.0 / sum);
-    for (int64_t i = 0; i < n; ++i) x[i] *= inv;
-}
+void softmax(float* x, int64_t n) { kernels::softmax(x, n); }
 
 void silu_multiply(float* gate, const float* up, int64_t n) { kernels::silu_multiply(gate, up, n); }
 

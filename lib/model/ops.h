@@ -13,7 +13,7 @@ void rms_norm(const float* x, const float* weight, float* out, int64_t n, float 
 // heads (head_dim apart) by pos * base^(-2i/n_rot): llama.cpp's "normal" rope mode.
 void rope_normal(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t pos, float freq_base);
 
-// In-place softmax over n values.
+// In-place softmax over n values (kernels::softmax, on the active instruction set).
 void softmax(float* x, int64_t n);
 
 // gate = silu(gate) * up, element-wise over n.

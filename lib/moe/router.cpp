@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "common/error.h"
+#include "kernels/activation.h"
 #include "moe/routers/bias_router.h"
 #include "moe/routers/capacity_router.h"
 #include "moe/routers/nash_router.h"
@@ -31,15 +32,8 @@ std::unique_ptr<Router> make_router(const std::string& name, const RouterOptions
 std::vector<std::string> router_names() { return {"topk", "capacity", "bias", "nash"}; }
 
 void softmax_probs(const float* logits, int64_t n, float* p) {
-    float max = -INFINITY;
-    for (int64_t i = 0; i < n; ++i) max = std::max(max, logits[i]);
-    double sum = 0;
-    for (int64_t i = 0; i < n; ++i) {
-        p[i] = std::exp(logits[i] - max);
-        sum += p[i];
-    }
-    const float scale = float(1.0 / sum);
-    for (int64_t i = 0; i < n; ++i) p[i] *= scale;
+    std::copy_n(logits, n, p);
+    kernels::softmax(p, n);
 }
 
 void top_k_indices(const float* values, int64_t n, int64_t k, int32_t* out) {

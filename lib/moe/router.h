@@ -54,7 +54,7 @@ public:
 std::unique_ptr<Router> make_router(const std::string& name, const RouterOptions& options = {});
 std::vector<std::string> router_names();
 
-// p = softmax(logits) over n values, as ggml computes it (max subtracted, float exp, sum in double).
+// p = softmax(logits) over n values, max subtracted as ggml does (kernels::softmax).
 void softmax_probs(const float* logits, int64_t n, float* p);
 // The k largest of n values, largest first, lower index first on ties.
 void top_k_indices(const float* values, int64_t n, int64_t k, int32_t* out);
