@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
-#include <optional>
 
 #include "common/error.h"
 #include "common/thread_scratch.h"
@@ -84,31 +83,69 @@ void run_tasks(int64_t n_tasks, int64_t work, const Task& run) {
     });
 }
 
+// The fixed tiling of a product's rows x tokens into tasks.
+struct Tiling {
+    int64_t row_chunk, token_chunk, n_row_chunks, n_token_chunks;
+    int64_t tasks() const { return n_row_chunks * n_token_chunks; }
+};
+
+Tiling tiling_of(const WeightMatrix& w, int64_t n_tokens) {
+    Tiling t;
+    if (n_tokens <= kWholeBatch) {
+        t.token_chunk = n_tokens;
+        t.row_chunk = round_up(std::max<int64_t>(1, int64_t(kChunkBytes / std::max<size_t>(w.row_bytes, 1))), 4);
+        // Enough tasks to balance two to eight threads.
+        t.row_chunk = std::min(t.row_chunk, std::max<int64_t>(4, round_up((w.rows + 31) / 32, 4)));
+    } else {
+        t.token_chunk = kTokenChunk;
+        // A task re-reads its rows once per tile of tokens: keep them within L2.
+        const int64_t fit = int64_t(kBatchChunkBytes / std::max<size_t>(w.row_bytes, 1)) / 4 * 4;
+        t.row_chunk = std::clamp<int64_t>(fit, 4, kBatchRowChunk);
+    }
+    t.n_row_chunks = (w.rows + t.row_chunk - 1) / t.row_chunk;
+    t.n_token_chunks = (n_tokens + t.token_chunk - 1) / t.token_chunk;
+    return t;
+}
+
+// Calls body(r0, r1, t0, t1) for task `task` of the tiling.
+template <typename Body>
+void run_tile_task(const WeightMatrix& w, int64_t n_tokens, const Tiling& t, int64_t task, const Body& body) {
+    const int64_t rc = task / t.n_token_chunks, tc = task % t.n_token_chunks;
+    const int64_t r0 = rc * t.row_chunk, t0 = tc * t.token_chunk;
+    body(r0, std::min(w.rows, r0 + t.row_chunk), t0, std::min(n_tokens, t0 + t.token_chunk));
+}
+
 // Runs body(r0, r1, t0, t1) over the fixed tiling of rows x tokens.
 template <typename Body>
 void for_each_tile(const WeightMatrix& w, int64_t n_tokens, const Body& body) {
-    const int64_t work = w.rows * w.cols * n_tokens;
-    int64_t row_chunk, token_chunk;
-    if (n_tokens <= kWholeBatch) {
-        token_chunk = n_tokens;
-        row_chunk = round_up(std::max<int64_t>(1, int64_t(kChunkBytes / std::max<size_t>(w.row_bytes, 1))), 4);
-        // Enough tasks to balance two to eight threads.
-        row_chunk = std::min(row_chunk, std::max<int64_t>(4, round_up((w.rows + 31) / 32, 4)));
+    const Tiling t = tiling_of(w, n_tokens);
+    run_tasks(t.tasks(), w.rows * w.cols * n_tokens, [&](int64_t task) { run_tile_task(w, n_tokens, t, task, body); });
+}
+
+// The activations as a type's kernel reads them: x itself, or quantized once into `buffer`.
+struct KernelInput {
+    const uint8_t* act;
+    size_t stride;
+};
+
+KernelInput kernel_input(const TypeKernel& k, const float* x, int64_t n_tokens, int64_t cols, ActivationBuffer& buffer) {
+    if (!k.quantize) return {reinterpret_cast<const uint8_t*>(x), size_t(cols) * sizeof(float)};
+    const size_t stride = size_t(round_up(int64_t(k.act_bytes(cols)), 64));
+    uint8_t* buf = buffer.reserve(stride * size_t(n_tokens));
+    auto quantize = [&](int64_t t) { k.quantize(x + t * cols, cols, buf + size_t(t) * stride); };
+    if (n_tokens * cols < (int64_t(1) << 16)) {
+        for (int64_t t = 0; t < n_tokens; ++t) quantize(t);
     } else {
-        token_chunk = kTokenChunk;
-        // A task re-reads its rows once per tile of tokens: keep them within L2.
-        const int64_t fit = int64_t(kBatchChunkBytes / std::max<size_t>(w.row_bytes, 1)) / 4 * 4;
-        row_chunk = std::clamp<int64_t>(fit, 4, kBatchRowChunk);
+        tbb::parallel_for(int64_t(0), n_tokens, quantize);
     }
-    const int64_t n_row_chunks = (w.rows + row_chunk - 1) / row_chunk;
-    const int64_t n_token_chunks = (n_tokens + token_chunk - 1) / token_chunk;
-    const int64_t n_tasks = n_row_chunks * n_token_chunks;
-    auto run = [&](int64_t task) {
-        const int64_t rc = task / n_token_chunks, tc = task % n_token_chunks;
-        const int64_t r0 = rc * row_chunk, t0 = tc * token_chunk;
-        body(r0, std::min(w.rows, r0 + row_chunk), t0, std::min(n_tokens, t0 + token_chunk));
-    };
-    run_tasks(n_tasks, work, run);
+    return {buf, stride};
+}
+
+// Rows [r0, r1) x tokens [t0, t1) of y = x w^T, by the type's kernel.
+void gemm_tile(const TypeKernel& k, const WeightMatrix& w, const KernelInput& in, float* y, int64_t r0, int64_t r1,
+               int64_t t0, int64_t t1) {
+    k.gemm({w.row(r0), w.row_bytes, r1 - r0, in.act + size_t(t0) * in.stride, in.stride, t1 - t0, w.cols,
+            y + t0 * w.rows + r0, w.rows});
 }
 
 // Batches of types with a packed layout: each task copies a block of rows (sized to stay in L2)
@@ -219,28 +256,47 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
         matmul_outer_batch(w, k, x, n_tokens, y);
         return;
     }
-    const uint8_t* act = reinterpret_cast<const uint8_t*>(x);
-    size_t act_stride = size_t(w.cols) * sizeof(float);
-    std::optional<ThreadScratch<ActivationBuffer>> quantized;
-    if (k.quantize) {
-        act_stride = size_t(round_up(int64_t(k.act_bytes(w.cols)), 64));
-        uint8_t* buf = quantized.emplace()->reserve(act_stride * size_t(n_tokens));
-        auto quantize = [&](int64_t t) { k.quantize(x + t * w.cols, w.cols, buf + size_t(t) * act_stride); };
-        if (n_tokens * w.cols < (int64_t(1) << 16)) {
-            for (int64_t t = 0; t < n_tokens; ++t) quantize(t);
-        } else {
-            tbb::parallel_for(int64_t(0), n_tokens, quantize);
-        }
-        act = buf;
-    }
+    ThreadScratch<ActivationBuffer> scratch;
+    const KernelInput in = kernel_input(k, x, n_tokens, w.cols, *scratch);
     if (k.pack_rows && n_tokens > kWholeBatch) {
-        matmul_packed_batch(w, k, act, act_stride, n_tokens, y);
+        matmul_packed_batch(w, k, in.act, in.stride, n_tokens, y);
         return;
     }
-    for_each_tile(w, n_tokens, [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-        const GemmArgs args{w.row(r0), w.row_bytes, r1 - r0, act + size_t(t0) * act_stride, act_stride,
-                            t1 - t0, w.cols, y + t0 * w.rows + r0, w.rows};
-        k.gemm(args);
+    for_each_tile(w, n_tokens, [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) { gemm_tile(k, w, in, y, r0, r1, t0, t1); });
+}
+
+void matmul_many(const Product* products, int64_t count, const float* x, int64_t n_tokens) {
+    if (count <= 0 || n_tokens <= 0) return;
+    const WeightMatrix& first = products[0].w;
+    const TypeKernel& k = kernel_for(first.type);
+    bool fused = n_tokens <= kWholeBatch && k.gemm;
+    for (int64_t i = 0; i < count && fused; ++i) {
+        const WeightMatrix& w = products[i].w;
+        const TypeKernel& ki = kernel_for(w.type);
+        fused = w.cols == first.cols && w.rows > 0 && ki.gemm && ki.quantize == k.quantize && ki.act_bytes == k.act_bytes;
+    }
+    if (!fused) {
+        for (int64_t i = 0; i < count; ++i) matmul(products[i].w, x, n_tokens, products[i].y);
+        return;
+    }
+    ThreadScratch<ActivationBuffer> scratch;
+    const KernelInput in = kernel_input(k, x, n_tokens, first.cols, *scratch);
+    // Task i's product: the first whose tasks end after it.
+    std::vector<Tiling> tilings;
+    std::vector<int64_t> tasks_before{0};
+    int64_t work = 0;
+    for (int64_t i = 0; i < count; ++i) {
+        tilings.push_back(tiling_of(products[i].w, n_tokens));
+        tasks_before.push_back(tasks_before.back() + tilings.back().tasks());
+        work += products[i].w.rows * first.cols * n_tokens;
+    }
+    run_tasks(tasks_before.back(), work, [&](int64_t task) {
+        const auto i = int64_t(std::upper_bound(tasks_before.begin(), tasks_before.end(), task) - tasks_before.begin()) - 1;
+        const Product& p = products[i];
+        run_tile_task(p.w, n_tokens, tilings[size_t(i)], task - tasks_before[size_t(i)],
+                      [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+                          gemm_tile(kernel_for(p.w.type), p.w, in, p.y, r0, r1, t0, t1);
+                      });
     });
 }
 

@@ -34,6 +34,17 @@ struct WeightMatrix {
 // y must not overlap x.
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y);
 
+// Products of several matrices with the same input and column count (a layer's Q, K and V; its
+// gate and up): products[i].y = x * products[i].w^T, each with exactly matmul's bits. For a few
+// tokens their tiles run as one parallel loop over the shared quantized input, so threads meet
+// once instead of once per matrix; otherwise, or when the types read different activation
+// layouts, the products run one after another.
+struct Product {
+    WeightMatrix w;
+    float* y;
+};
+void matmul_many(const Product* products, int64_t count, const float* x, int64_t n_tokens);
+
 // Row r of w converted to float (embedding lookup).
 void dequantize_row(const WeightMatrix& w, int64_t r, float* out);
 

@@ -28,8 +28,7 @@ void DenseSwiGlu::forward(const float* x, int64_t n_tokens, float* out, const Fo
         s->gate.resize(n);
         s->up.resize(n);
     }
-    observed_matmul(hooks, gate_, x, n_tokens, s->gate.data());
-    observed_matmul(hooks, up_, x, n_tokens, s->up.data());
+    observed_matmuls(hooks, {{gate_, s->gate.data()}, {up_, s->up.data()}}, x, n_tokens);
     timed_op(hooks, "ffn_act", layer, n_tokens, [&] { silu_multiply(s->gate.data(), s->up.data(), int64_t(n)); });
     observed_matmul(hooks, down_, s->gate.data(), n_tokens, out);
 }

@@ -149,9 +149,7 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, b
             for (int64_t t = 0; t < n; ++t)
                 rms_norm(&x_[size_t(t * d)], L.attn_norm, &xb_[size_t(t * d)], d, c.rms_epsilon);
         });
-        observed_matmul(hooks_, L.wq, xb_.data(), n, q_.data());
-        observed_matmul(hooks_, L.wk, xb_.data(), n, k_.data());
-        observed_matmul(hooks_, L.wv, xb_.data(), n, v_.data());
+        observed_matmuls(hooks_, {{L.wq, q_.data()}, {L.wk, k_.data()}, {L.wv, v_.data()}}, xb_.data(), n);
         timed_op(hooks_, "rope", l, n, [&] {
             for (int64_t t = 0; t < n; ++t) {
                 const int64_t pos = n_past_ + t;

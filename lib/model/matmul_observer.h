@@ -2,6 +2,7 @@
 // A window into the forward pass for calibration: sees the input of every matrix product
 // before it happens (activation statistics for importance-weighted quantization and pruning).
 #include <cstdint>
+#include <initializer_list>
 
 #include "kernels/matmul.h"
 
@@ -44,6 +45,19 @@ inline void observed_matmul(const ForwardHooks& hooks, const kernels::WeightMatr
     const double start = seconds_now();
     kernels::matmul(w, x, n_tokens, y);
     hooks.timer->on_matmul(w, n_tokens, seconds_now() - start);
+}
+
+// kernels::matmul_many (products sharing the input x), shown to the observer first. With a
+// timer, the products run and are timed one by one, so that each keeps its row in a profile.
+inline void observed_matmuls(const ForwardHooks& hooks, std::initializer_list<kernels::Product> products,
+                             const float* x, int64_t n_tokens) {
+    if (hooks.timer) {
+        for (const kernels::Product& p : products) observed_matmul(hooks, p.w, x, n_tokens, p.y);
+        return;
+    }
+    if (hooks.observer)
+        for (const kernels::Product& p : products) hooks.observer->on_matmul_input(p.w, x, n_tokens);
+    kernels::matmul_many(products.begin(), int64_t(products.size()), x, n_tokens);
 }
 
 // Times a block of work as op `name` when there is a timer.

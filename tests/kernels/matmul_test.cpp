@@ -262,6 +262,41 @@ TEST_CASE("a batch gives the same bits as its tokens one at a time", "[kernels]"
     }
 }
 
+TEST_CASE("matmul_many gives each product matmul's bits", "[kernels]") {
+    // Fused (one loop over the tiles of all products) for a few tokens of types that read the
+    // same activations, one product after another otherwise: the bits must not tell them apart.
+    IsaGuard guard;
+    const int64_t cols = 512;
+    const std::vector<std::vector<TypeId>> groups = {
+        {TypeId::Q4_0, TypeId::Q4_0, TypeId::Q4_0}, {TypeId::Q8_0, TypeId::Q4_0}, {TypeId::Q4_K, TypeId::Q6_K},
+        {TypeId::F32, TypeId::F16}, {TypeId::Q4_0, TypeId::F32}};
+    for (const auto& types : groups) {
+        std::vector<Quantized> matrices;
+        for (size_t i = 0; i < types.size(); ++i)
+            matrices.push_back(quantize_matrix(quant::type_info(types[i]), 200 + 67 * int64_t(i), cols, 41 + uint32_t(i)));
+        for (const auto& isa : kernels::available_isas()) {
+            kernels::force_isa(isa);
+            for (int64_t n_tokens : {int64_t(1), int64_t(3), int64_t(20)}) {
+                const auto x = random_values(size_t(n_tokens * cols), 9 + uint32_t(n_tokens));
+                std::vector<std::vector<float>> fused, alone;
+                std::vector<kernels::Product> products;
+                for (const Quantized& q : matrices) {
+                    fused.emplace_back(size_t(n_tokens * q.w.rows), std::nanf(""));
+                    alone.emplace_back(size_t(n_tokens * q.w.rows), std::nanf(""));
+                    kernels::matmul(q.w, x.data(), n_tokens, alone.back().data());
+                }
+                for (size_t i = 0; i < matrices.size(); ++i) products.push_back({matrices[i].w, fused[i].data()});
+                tbb::task_arena arena(2);
+                arena.execute([&] { kernels::matmul_many(products.data(), int64_t(products.size()), x.data(), n_tokens); });
+                for (size_t i = 0; i < matrices.size(); ++i) {
+                    INFO(quant::type_info(types[i]).name << " product " << i << " isa " << isa << " tokens " << n_tokens);
+                    CHECK(std::memcmp(fused[i].data(), alone[i].data(), fused[i].size() * sizeof(float)) == 0);
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("float batches by outer products are fused chains over the columns in order", "[kernels]") {
     // Bit for bit, whatever the tile: rows beyond a whole tile, tokens beyond a whole panel,
     // columns beyond a whole pass and a partial vector.
