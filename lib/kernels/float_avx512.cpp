@@ -16,7 +16,6 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "kernels/activation_local.h"
 #include "kernels/outer_product_local.h"
 #include "kernels/tu_local.h"
 #include "quant/quant_type.h"
@@ -111,15 +110,16 @@ void batch(const OuterArgs& g) {
     OuterProduct<Batch, W, 12, Fused>::gemm(g);
 }
 
+struct Kernels {
+    template <typename W>
+    static TypeKernel of() {
+        return {nullptr, nullptr, gemm<W>, nullptr, nullptr, batch<W>, weighted_row_sum<Batch, W, Fused>};
+    }
+};
+
 }  // namespace
 
-void register_avx512_float(IsaTable& t) {
-    t.silu_multiply = silu_multiply_vector<Batch>;
-    t.softmax = softmax_vector<Batch>;
-    t.types[int(quant::TypeId::F32)] = {nullptr, nullptr, gemm<F32>, nullptr, nullptr, batch<F32>};
-    t.types[int(quant::TypeId::F16)] = {nullptr, nullptr, gemm<F16>, nullptr, nullptr, batch<F16>};
-    t.types[int(quant::TypeId::BF16)] = {nullptr, nullptr, gemm<BF16>, nullptr, nullptr, batch<BF16>};
-}
+void register_avx512_float(IsaTable& t) { register_float_kernels<Batch, Kernels, F32, F16, BF16>(t); }
 
 }  // namespace dilmodeli::kernels::detail
 

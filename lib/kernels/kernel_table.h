@@ -60,6 +60,11 @@ constexpr int64_t kOuterTileRows = 12;
 constexpr int64_t kOuterDepth = 256;  // columns per pass: a tile's weights stay in L1
 using OuterFn = void (*)(const OuterArgs& args);
 
+// out[i] = sum over r < n_rows, in order, of weights[r] * row r's element i, for i < cols: one
+// fused multiply-add chain per column, from zero (rows `stride` bytes apart).
+using WeightedRowSumFn = void (*)(const uint8_t* rows, size_t stride, const float* weights, int64_t n_rows,
+                                  int64_t cols, float* out);
+
 struct TypeKernel {
     ActBytesFn act_bytes = nullptr;
     QuantizeActFn quantize = nullptr;
@@ -70,6 +75,8 @@ struct TypeKernel {
     GemmFn gemm_packed = nullptr;
     // Optional, for batches of float weights (see OuterArgs); gemm still serves small batches.
     OuterFn gemm_outer = nullptr;
+    // Optional, for float types: see WeightedRowSumFn.
+    WeightedRowSumFn weighted_row_sum = nullptr;
 };
 
 constexpr int kTypeSlots = 40;  // > every quant::TypeId value

@@ -8,6 +8,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 
@@ -298,6 +299,21 @@ void matmul_many(const Product* products, int64_t count, const float* x, int64_t
                           gemm_tile(kernel_for(p.w.type), p.w, in, p.y, r0, r1, t0, t1);
                       });
     });
+}
+
+void weighted_row_sum(const WeightMatrix& w, const float* weights, float* out) {
+    const TypeKernel& k = kernel_for(w.type);
+    if (k.weighted_row_sum) {
+        k.weighted_row_sum(w.data, w.row_bytes, weights, w.rows, w.cols, out);
+        return;
+    }
+    std::fill(out, out + w.cols, 0.0f);
+    ThreadScratch<WeightBuffer> scratch;
+    auto* row = reinterpret_cast<float*>(scratch->reserve(size_t(w.cols) * sizeof(float)));
+    for (int64_t r = 0; r < w.rows; ++r) {
+        dequantize_row(w, r, row);
+        for (int64_t i = 0; i < w.cols; ++i) out[i] = std::fma(weights[r], row[i], out[i]);
+    }
 }
 
 void dequantize_row(const WeightMatrix& w, int64_t r, float* out) {

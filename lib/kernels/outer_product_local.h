@@ -1,6 +1,7 @@
 #pragma once
-// Batches of float weights by outer products (see OuterArgs in kernel_table.h), written once for
-// any xsimd batch type and compiled by each instruction set's float file. Like tu_local.h,
+// Batches of float weights by outer products (see OuterArgs in kernel_table.h), and weighted
+// sums of float rows (WeightedRowSumFn), written once for any xsimd batch type and compiled by
+// each instruction set's float file. Like tu_local.h,
 // everything here has internal linkage: never include it from a file compiled for another ISA
 // than its caller's.
 //
@@ -12,13 +13,17 @@
 #include <xmmintrin.h>
 
 #include <array>
+#include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/activation_local.h"
 #include "kernels/kernel_table.h"
 #include "kernels/tu_local.h"
+#include "quant/quant_type.h"
 
 namespace dilmodeli::kernels::detail {
 namespace {
@@ -100,6 +105,44 @@ struct OuterProduct {
             for (int64_t r = 0; r < g.nr; ++r) g.y[t * g.ldy + r] = yt[r * g.xt_stride + t];
     }
 };
+
+// See WeightedRowSumFn. Columns sit in the lanes, four vectors at a time, and the rows stream
+// past; the last columns take the same chains one at a time (std::fma, so the bits match).
+template <typename Batch, typename W, typename Fma>
+void weighted_row_sum(const uint8_t* rows, size_t stride, const float* weights, int64_t n_rows, int64_t cols,
+                      float* out) {
+    constexpr int64_t kLanes = int64_t(Batch::size);
+    auto columns = [&](int64_t i, auto vectors) {
+        constexpr int V = decltype(vectors)::value;
+        Batch acc[V];
+        for (int v = 0; v < V; ++v) acc[v] = Batch(0.0f);
+        for (int64_t r = 0; r < n_rows; ++r) {
+            const Batch weight(weights[r]);
+            const uint8_t* p = rows + size_t(r) * stride + size_t(i) * W::kBytes;
+            for (int v = 0; v < V; ++v) acc[v] = Fma::apply(weight, W::load(p + v * kLanes * W::kBytes), acc[v]);
+        }
+        for (int v = 0; v < V; ++v) acc[v].store_unaligned(out + i + v * kLanes);
+    };
+    int64_t i = 0;
+    for (; i + 4 * kLanes <= cols; i += 4 * kLanes) columns(i, std::integral_constant<int, 4>{});
+    for (; i + kLanes <= cols; i += kLanes) columns(i, std::integral_constant<int, 1>{});
+    for (; i < cols; ++i) {
+        float sum = 0.0f;
+        for (int64_t r = 0; r < n_rows; ++r) sum = std::fma(weights[r], W::one(rows + size_t(r) * stride + size_t(i) * W::kBytes), sum);
+        out[i] = sum;
+    }
+}
+
+// Fills an instruction set's float entries: Kernels::of<W>() gives its TypeKernel for each
+// float type W, and the activations come from activation_local.h.
+template <typename Batch, typename Kernels, typename F32, typename F16, typename BF16>
+void register_float_kernels(IsaTable& t) {
+    t.silu_multiply = silu_multiply_vector<Batch>;
+    t.softmax = softmax_vector<Batch>;
+    t.types[int(quant::TypeId::F32)] = Kernels::template of<F32>();
+    t.types[int(quant::TypeId::F16)] = Kernels::template of<F16>();
+    t.types[int(quant::TypeId::BF16)] = Kernels::template of<BF16>();
+}
 
 }  // namespace
 }  // namespace dilmodeli::kernels::detail

@@ -16,8 +16,6 @@
 namespace dilmodeli::model {
 namespace {
 
-inline float load(const float* p) { return *p; }
-inline float load(const uint16_t* p) { return quant::fp16_to_fp32(*p); }
 // With an F16 cache, llama.cpp rounds the query and the attention weights to F16 before the
 // two products; doing the same keeps logits within rounding of its results.
 inline float round_like(const float*, float x) { return x; }
@@ -39,9 +37,9 @@ constexpr quant::TypeId cache_type() {
     return std::is_same_v<Element, float> ? quant::TypeId::F32 : quant::TypeId::F16;
 }
 
-// K_h as a matrix of the kernels: one row per position, read in place from the cache.
+// K_h (or V_h) as a matrix of the kernels: one row per position, read in place from the cache.
 template <typename Element>
-kernels::WeightMatrix keys_of_head(const Element* k_cache, int64_t kv_head, int64_t positions, int64_t head_dim,
+kernels::WeightMatrix rows_of_head(const Element* k_cache, int64_t kv_head, int64_t positions, int64_t head_dim,
                                    int64_t kv_dim) {
     return {cache_type<Element>(), reinterpret_cast<const uint8_t*>(k_cache + kv_head * head_dim), positions,
             head_dim, size_t(kv_dim) * sizeof(Element)};
@@ -52,7 +50,7 @@ kernels::WeightMatrix keys_of_head(const Element* k_cache, int64_t kv_head, int6
 constexpr int64_t kBatchedQueries = 16;
 
 // One query at a time, in parallel over (query, head): the scores are a matrix-vector product
-// of the kernels, the weighted sum of values one pass over the cache's rows.
+// of the kernels, the output the kernels' weighted sum of the value rows.
 template <typename Element>
 void attend_each(const AttentionArgs& a, const Element* k_cache, const Element* v_cache) {
     const int64_t hd = a.head_dim, kv = a.n_kv_heads * hd, group = a.n_heads / a.n_kv_heads;
@@ -66,15 +64,10 @@ void attend_each(const AttentionArgs& a, const Element* k_cache, const Element* 
             const int64_t visible = a.n_past + t + 1;  // causal: itself and everything before
             for (int64_t i = 0; i < hd; ++i) q[size_t(i)] = round_like(k_cache, a.q[t * a.q_stride + h * hd + i]);
             const int64_t kv_head = h / group;
-            kernels::matmul(keys_of_head(k_cache, kv_head, visible, hd, kv), q.data(), 1, scores.data());
+            kernels::matmul(rows_of_head(k_cache, kv_head, visible, hd, kv), q.data(), 1, scores.data());
             attention_weights(scores.data(), visible, visible, scale, v_cache);
-            float* out = a.out + t * a.q_stride + h * hd;
-            std::fill_n(out, hd, 0.0f);
-            for (int64_t p = 0; p < visible; ++p) {
-                const Element* v = v_cache + p * kv + kv_head * hd;
-                const float w = scores[size_t(p)];
-                for (int64_t i = 0; i < hd; ++i) out[i] += w * load(v + i);
-            }
+            kernels::weighted_row_sum(rows_of_head(v_cache, kv_head, visible, hd, kv), scores.data(),
+                                      a.out + t * a.q_stride + h * hd);
         }
     };
     // Small problems (a tiny model, one token) are cheaper without task overhead.
@@ -110,7 +103,7 @@ void attend_batched(const AttentionArgs& a, const Element* k_cache, const Elemen
         for (int64_t p = 0; p < span; ++p)
             for (int64_t i = 0; i < hd; ++i)
                 s->v_transposed[size_t(i * span + p)] = v_cache[p * kv + kv_head * hd + i];
-        const kernels::WeightMatrix keys = keys_of_head(k_cache, kv_head, span, hd, kv);
+        const kernels::WeightMatrix keys = rows_of_head(k_cache, kv_head, span, hd, kv);
         const kernels::WeightMatrix values{cache_type<Element>(), reinterpret_cast<const uint8_t*>(s->v_transposed.data()),
                                            hd, span, size_t(span) * sizeof(Element)};
         for (int64_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {

@@ -297,6 +297,33 @@ TEST_CASE("matmul_many gives each product matmul's bits", "[kernels]") {
     }
 }
 
+TEST_CASE("weighted_row_sum is one fused chain per column on every instruction set", "[kernels]") {
+    // Columns in whole groups of vectors, single vectors and a scalar tail; rows any count.
+    IsaGuard guard;
+    for (TypeId type : {TypeId::F32, TypeId::F16, TypeId::BF16}) {
+        const quant::TypeInfo& info = quant::type_info(type);
+        for (int64_t cols : {int64_t(5), int64_t(64), int64_t(100), int64_t(200)}) {
+            for (int64_t rows : {int64_t(1), int64_t(13), int64_t(90)}) {
+                const Quantized q = quantize_matrix(info, rows, cols, 61 + uint32_t(rows + cols));
+                const auto weights = random_values(size_t(rows), 3 + uint32_t(rows));
+                std::vector<float> expected(static_cast<size_t>(cols), 0.0f), row(static_cast<size_t>(cols));
+                for (int64_t r = 0; r < rows; ++r) {
+                    kernels::dequantize_row(q.w, r, row.data());
+                    for (int64_t i = 0; i < cols; ++i)
+                        expected[size_t(i)] = std::fma(weights[size_t(r)], row[size_t(i)], expected[size_t(i)]);
+                }
+                for (const auto& isa : kernels::available_isas()) {
+                    kernels::force_isa(isa);
+                    std::vector<float> out(size_t(cols), std::nanf(""));
+                    kernels::weighted_row_sum(q.w, weights.data(), out.data());
+                    INFO(info.name << " isa " << isa << " rows " << rows << " cols " << cols);
+                    CHECK(std::memcmp(out.data(), expected.data(), out.size() * sizeof(float)) == 0);
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("float batches by outer products are fused chains over the columns in order", "[kernels]") {
     // Bit for bit, whatever the tile: rows beyond a whole tile, tokens beyond a whole panel,
     // columns beyond a whole pass and a partial vector.
