@@ -60,7 +60,7 @@ void add_bench_command(CLI::App& root, Action& action) {
                                     {"peak_rss_mib", peak_rss},
                                     {"mmap", !o->no_mmap},
                                     {"runs", runs}};
-                print_line(j.dump(2));
+                print_line(json_text(j));
             } else {
                 char line[128];
                 std::snprintf(line, sizeof line, "peak RSS %.1f MiB", peak_rss);

@@ -2,6 +2,7 @@
 // Each subcommand registers its flags on the CLI and the action to run once they are parsed.
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "common/mapped_file.h"
@@ -37,5 +38,9 @@ inline Residency residency(bool no_mmap) { return no_mmap ? Residency::Copied : 
 
 // Prints a JSON document or human text to stdout, newline-terminated.
 void print_line(const std::string& text);
+// A JSON document as indented text. Strings that are not UTF-8 (generated text cut inside a
+// character, byte tokens, metadata of a foreign file) get U+FFFD for each bad byte: nlohmann's
+// default is to throw, which would lose the whole result.
+std::string json_text(const nlohmann::json& j);
 
 }  // namespace dilmodeli::app

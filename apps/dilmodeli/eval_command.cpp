@@ -84,7 +84,7 @@ void add_eval_command(CLI::App& root, Action& action) {
                                     {"ctx", r.ctx}, {"text_tokens", tokens.size()},
                                     {"seconds", seconds},
                                     {"tokens_per_second", double(r.chunks * r.ctx) / seconds}};
-                print_line(j.dump(2));
+                print_line(json_text(j));
             } else {
                 char line[256];
                 std::snprintf(line, sizeof line,

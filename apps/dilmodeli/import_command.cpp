@@ -35,7 +35,7 @@ void add_import_command(CLI::App& root, Action& action) {
                                 {"shared_classifier", r.shared_classifier},
                                 {"checkpoint_version", r.checkpoint_version}};
             if (options->json) {
-                print_line(j.dump(2));
+                print_line(json_text(j));
             } else {
                 print_line("wrote " + options->llama2c.output_path + ": " + std::to_string(r.tensor_count) +
                            " tensors, " + std::to_string(r.bytes_written) + " bytes (dim " +

@@ -19,7 +19,7 @@ void add_inspect_command(CLI::App& root, Action& action) {
         action = [options] {
             auto file = gguf::GgufFile::open(options->file);
             auto summary = gguf::summarize(*file, options->tensors);
-            print_line(options->json ? summary.dump(2) : gguf::format_summary(summary));
+            print_line(options->json ? json_text(summary) : gguf::format_summary(summary));
         };
     });
 }

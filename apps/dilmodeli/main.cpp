@@ -1,6 +1,7 @@
 // dilmodeli: flags in, library calls out. Every error becomes one line on stderr and the exit
 // code documented in the README (0 ok, 1 usage, 2 bad input file, 3 I/O error).
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -41,6 +42,10 @@ void add_no_mmap_flag(CLI::App* cmd, bool& no_mmap) {
     cmd->add_flag("--no-mmap", no_mmap,
                   "Read the model into memory instead of mapping it (slower start; faster generation where "
                   "page-cache mappings stream slowly, as in some VMs)");
+}
+
+std::string json_text(const nlohmann::json& j) {
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void print_line(const std::string& text) {

@@ -54,7 +54,7 @@ void add_moefy_command(CLI::App& root, Action& action) {
                                   {"oracle_error", lr.oracle_error},
                                   {"sharpness", lr.sharpness}});
             if (o->json) {
-                print_line(nlohmann::json{{"output", o->output},
+                print_line(json_text(nlohmann::json{{"output", o->output},
                                           {"layers", r.layers},
                                           {"experts", r.experts},
                                           {"top_k", r.top_k},
@@ -65,7 +65,7 @@ void add_moefy_command(CLI::App& root, Action& action) {
                                           {"router", moe::router_kind_name(r.router)},
                                           {"router_fit", layers},
                                           {"bytes", r.bytes_written}}
-                               .dump(2));
+                               ));
                 return;
             }
             char line[512];

@@ -60,7 +60,7 @@ void add_profile_command(CLI::App& root, Action& action) {
                 html->commit();
             }
             if (o->json) {
-                print_line(profile::to_json(report).dump(2));
+                print_line(json_text(profile::to_json(report)));
             } else {
                 std::string text = profile::format_text(report);
                 if (!text.empty() && text.back() == '\n') text.pop_back();

@@ -177,7 +177,7 @@ void add_prune_command(CLI::App& root, Action& action) {
             }
             const gguf::GgufFile& input = model ? model->file() : *file;
             auto report = compress::prune_model(input, options);
-            print_line(o->json ? report_json(report, o->method, o->structure).dump(2) : report_text(report));
+            print_line(o->json ? json_text(report_json(report, o->method, o->structure)) : report_text(report));
         };
     });
 }

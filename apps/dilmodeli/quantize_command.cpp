@@ -444,7 +444,7 @@ void run_uniform(const Options& o) {
     for (const auto& c : job.plan)
         if (!c.note.empty() && c.note.rfind("kept", 0) != 0) spdlog::debug("{}: {}", c.name, c.note);
     auto report = compress::quantize_model(input, job);
-    print_line(o.json ? uniform_json(report).dump(2) : uniform_table(report));
+    print_line(o.json ? json_text(uniform_json(report)) : uniform_table(report));
 }
 
 // Budgeted mixed precision of `input_path` into o.output; the target is a file size, or a bpw
@@ -613,7 +613,7 @@ void run_preset(const Options& o) {
         nlohmann::json out = budget_json(run);
         out["preset"] = {{"path", preset.path}, {"description", preset.description}};
         if (!prune_json.is_null()) out["prune"] = prune_json;
-        print_line(out.dump(2));
+        print_line(json_text(out));
     } else {
         std::string text = "preset " + preset.path + ": " + preset.description + "\n";
         if (!prune_json.is_null())
@@ -681,7 +681,7 @@ void add_quantize_command(CLI::App& root, Action& action) {
             }
             const uint64_t target = o->target_size.empty() ? 0 : parse_size(o->target_size);
             BudgetRun run = run_budget(*o, o->input, target, o->budget_bpw);
-            print_line(o->json ? budget_json(run).dump(2) : budget_table(run));
+            print_line(o->json ? json_text(budget_json(run)) : budget_table(run));
         };
     });
 }

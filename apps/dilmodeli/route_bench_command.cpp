@@ -267,7 +267,7 @@ void add_route_bench_command(CLI::App& root, Action& action) {
                                        {"perplexity", m.perplexity >= 0 ? nlohmann::json(m.perplexity) : nlohmann::json()},
                                        {"swarm_bound_max_mean", m.swarm_bound},
                                        {"expert_load", m.expert_load}});
-                print_line(nlohmann::json{{"routers", routers},
+                print_line(json_text(nlohmann::json{{"routers", routers},
                                           {"l2_bytes", l2},
                                           {"l3_bytes", l3},
                                           {"expert_execution",
@@ -276,7 +276,7 @@ void add_route_bench_command(CLI::App& root, Action& action) {
                                             {"serial_seconds", speedup.serial_seconds},
                                             {"parallel_seconds", speedup.parallel_seconds},
                                             {"speedup", ratio}}}}
-                               .dump(2));
+                               ));
                 return;
             }
             print_line("router     max/mean  bound  load_cv  dropped  mass_kept  distinct  hit_L2  hit_L3  route_us/tok  "

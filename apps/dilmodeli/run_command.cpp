@@ -94,7 +94,7 @@ void add_run_command(CLI::App& root, Action& action) {
                       {"threads", session.threads()},
                       {"kv_cache_bytes", session.kv_cache_bytes()},
                       {"peak_rss_mib", peak_rss_mib()}}}};
-                print_line(j.dump(2));
+                print_line(json_text(j));
             } else {
                 stream("\n");
             }

@@ -41,7 +41,7 @@ void add_synth_command(CLI::App& root, Action& action) {
             auto r = model::write_synthetic_model(o->synth);
             nlohmann::json j = {{"output", o->synth.output_path}, {"bytes", r.bytes}, {"parameters", r.parameters},
                                 {"vocab", r.vocab}, {"type", o->type}, {"shape", o->shape}};
-            print_line(o->json ? j.dump(2)
+            print_line(o->json ? json_text(j)
                                : "wrote " + o->synth.output_path + ": " + std::to_string(r.parameters) +
                                      " parameters, " + std::to_string(r.bytes) + " bytes");
         };

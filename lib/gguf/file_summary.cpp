@@ -106,7 +106,9 @@ std::string format_summary(const nlohmann::json& s) {
     out << "\n";
     if (!s["hyperparameters"].empty()) {
         out << "hyper-parameters:\n";
-        for (auto& [k, v] : s["hyperparameters"].items()) out << "  " << k << " = " << v.dump() << "\n";
+        // A foreign file's strings need not be UTF-8: U+FFFD for bad bytes rather than a throw.
+        for (auto& [k, v] : s["hyperparameters"].items())
+            out << "  " << k << " = " << v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     }
     const auto& tok = s["tokenizer"];
     if (!tok.empty()) {
