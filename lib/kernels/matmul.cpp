@@ -129,7 +129,8 @@ struct KernelInput {
     size_t stride;
 };
 
-KernelInput kernel_input(const TypeKernel& k, const float* x, int64_t n_tokens, int64_t cols, ActivationBuffer& buffer) {
+KernelInput kernel_input(const TypeKernel& k, const float* x, int64_t n_tokens, int64_t cols,
+                         ActivationBuffer& buffer) {
     if (!k.quantize) return {reinterpret_cast<const uint8_t*>(x), size_t(cols) * sizeof(float)};
     const size_t stride = size_t(round_up(int64_t(k.act_bytes(cols)), 64));
     uint8_t* buf = buffer.reserve(stride * size_t(n_tokens));
@@ -263,7 +264,8 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
         matmul_packed_batch(w, k, in.act, in.stride, n_tokens, y);
         return;
     }
-    for_each_tile(w, n_tokens, [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) { gemm_tile(k, w, in, y, r0, r1, t0, t1); });
+    for_each_tile(w, n_tokens,
+                  [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) { gemm_tile(k, w, in, y, r0, r1, t0, t1); });
 }
 
 void matmul_many(const Product* products, int64_t count, const float* x, int64_t n_tokens) {
@@ -274,7 +276,8 @@ void matmul_many(const Product* products, int64_t count, const float* x, int64_t
     for (int64_t i = 0; i < count && fused; ++i) {
         const WeightMatrix& w = products[i].w;
         const TypeKernel& ki = kernel_for(w.type);
-        fused = w.cols == first.cols && w.rows > 0 && ki.gemm && ki.quantize == k.quantize && ki.act_bytes == k.act_bytes;
+        fused = w.cols == first.cols && w.rows > 0 && ki.gemm && ki.quantize == k.quantize &&
+                ki.act_bytes == k.act_bytes;
     }
     if (!fused) {
         for (int64_t i = 0; i < count; ++i) matmul(products[i].w, x, n_tokens, products[i].y);
@@ -292,7 +295,8 @@ void matmul_many(const Product* products, int64_t count, const float* x, int64_t
         work += products[i].w.rows * first.cols * n_tokens;
     }
     run_tasks(tasks_before.back(), work, [&](int64_t task) {
-        const auto i = int64_t(std::upper_bound(tasks_before.begin(), tasks_before.end(), task) - tasks_before.begin()) - 1;
+        const auto after = std::upper_bound(tasks_before.begin(), tasks_before.end(), task);
+        const auto i = int64_t(after - tasks_before.begin()) - 1;
         const Product& p = products[i];
         run_tile_task(p.w, n_tokens, tilings[size_t(i)], task - tasks_before[size_t(i)],
                       [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {

@@ -128,7 +128,8 @@ void weighted_row_sum(const uint8_t* rows, size_t stride, const float* weights, 
     for (; i + kLanes <= cols; i += kLanes) columns(i, std::integral_constant<int, 1>{});
     for (; i < cols; ++i) {
         float sum = 0.0f;
-        for (int64_t r = 0; r < n_rows; ++r) sum = std::fma(weights[r], W::one(rows + size_t(r) * stride + size_t(i) * W::kBytes), sum);
+        for (int64_t r = 0; r < n_rows; ++r)
+            sum = std::fma(weights[r], W::one(rows + size_t(r) * stride + size_t(i) * W::kBytes), sum);
         out[i] = sum;
     }
 }

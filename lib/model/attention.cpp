@@ -39,10 +39,10 @@ constexpr quant::TypeId cache_type() {
 
 // K_h (or V_h) as a matrix of the kernels: one row per position, read in place from the cache.
 template <typename Element>
-kernels::WeightMatrix rows_of_head(const Element* k_cache, int64_t kv_head, int64_t positions, int64_t head_dim,
+kernels::WeightMatrix rows_of_head(const Element* cache, int64_t kv_head, int64_t positions, int64_t head_dim,
                                    int64_t kv_dim) {
-    return {cache_type<Element>(), reinterpret_cast<const uint8_t*>(k_cache + kv_head * head_dim), positions,
-            head_dim, size_t(kv_dim) * sizeof(Element)};
+    return {cache_type<Element>(), reinterpret_cast<const uint8_t*>(cache + kv_head * head_dim), positions, head_dim,
+            size_t(kv_dim) * sizeof(Element)};
 }
 
 // From this many queries on, a head's scores and outputs are two matrix products through the
@@ -104,8 +104,9 @@ void attend_batched(const AttentionArgs& a, const Element* k_cache, const Elemen
             for (int64_t i = 0; i < hd; ++i)
                 s->v_transposed[size_t(i * span + p)] = v_cache[p * kv + kv_head * hd + i];
         const kernels::WeightMatrix keys = rows_of_head(k_cache, kv_head, span, hd, kv);
-        const kernels::WeightMatrix values{cache_type<Element>(), reinterpret_cast<const uint8_t*>(s->v_transposed.data()),
-                                           hd, span, size_t(span) * sizeof(Element)};
+        const kernels::WeightMatrix values{cache_type<Element>(),
+                                           reinterpret_cast<const uint8_t*>(s->v_transposed.data()), hd, span,
+                                           size_t(span) * sizeof(Element)};
         for (int64_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
             for (int64_t t = 0; t < a.n; ++t)
                 for (int64_t i = 0; i < hd; ++i)
