@@ -105,7 +105,8 @@ struct Q8Block32 {
 static_assert(sizeof(Q8Block32) == 40, "Q8Block32 layout");
 
 // 256 activations as q * d with the sum of each 16 in bsums. Used by every K-quant and TQ2_0
-// kernel, whatever the instruction set.
+// kernel, whatever the instruction set. bsums follow the elements' order; a kernel may keep qs
+// in the order its weights unpack into (AVX-512 Q4_K/Q5_K do, with their own quantizer).
 struct Q8BlockK {
     float d;
     int16_t bsums[16];

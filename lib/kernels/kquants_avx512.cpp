@@ -34,6 +34,22 @@ using quant::BlockTQ2_0;
 
 // ---- activations --------------------------------------------------------------------------
 
+// Where elements 16s..16s+15 of a super-block go in Q8BlockK::qs. The natural order serves
+// every type but Q4_K/Q5_K, which read theirs in nibble order (see Q45K).
+struct NaturalOrder {
+    static constexpr int offset(int s) { return 16 * s; }
+};
+// Q4_K/Q5_K's 64-byte loads of qs give sub-blocks 4h + p (bytes 0-31) and 4h + p + 2 (bytes
+// 32-63) for the low (p = 0) and high (p = 1) nibbles of half h: chunk 2h + p holds the
+// activations of those two sub-blocks in that order.
+struct NibbleOrder {
+    static constexpr int offset(int s) {
+        const int sub = s / 2, h = sub / 4, p = sub % 2, second = (sub % 4) / 2;
+        return 64 * (2 * h + p) + 32 * second + 16 * (s % 2);
+    }
+};
+
+template <typename Order>
 void quantize_q8k(const float* x, int64_t n, void* out) {
     auto* blocks = static_cast<Q8BlockK*>(out);
     for (int64_t b = 0; b < n / 256; ++b, x += 256) {
@@ -45,7 +61,7 @@ void quantize_q8k(const float* x, int64_t n, void* out) {
         for (int s = 0; s < 16; ++s) {
             const __m512i q = _mm512_cvtps_epi32(Batch::load_unaligned(x + 16 * s) * id);
             blk.bsums[s] = int16_t(_mm512_reduce_add_epi32(q));
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(blk.qs + 16 * s), _mm512_cvtsepi32_epi8(q));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(blk.qs + Order::offset(s)), _mm512_cvtsepi32_epi8(q));
         }
         blk.d = d;
     }
@@ -57,7 +73,11 @@ void quantize_q8k(const float* x, int64_t n, void* out) {
 // register holding eight scales in every 128-bit lane.
 // sub16[c % 2]: sub-blocks of 16 elements: lane k of chunk c takes scale 4 (c % 2) + k of the
 //   eight (the half of the sixteen that chunk c uses).
-// sub32[c]: sub-blocks of 32 elements: lanes 0-1 take scale 2c, lanes 2-3 scale 2c + 1.
+// sub32[c]: sub-blocks of 32 elements in nibble order (NibbleOrder): lanes 0-1 take the scale
+//   of sub-block 4 (c / 2) + c % 2, lanes 2-3 that of the sub-block two further on.
+// The first sub-block of chunk c in nibble order; the chunk's second is two further on.
+constexpr int nibble_sub_block(int c) { return 4 * (c / 2) + c % 2; }
+
 struct ScaleControls {
     alignas(64) uint8_t sub16[2][64];
     alignas(64) uint8_t sub32[4][64];
@@ -65,7 +85,7 @@ struct ScaleControls {
         for (int i = 0; i < 64; ++i) {
             const int lane = i / 16, byte = i % 2;
             for (int h = 0; h < 2; ++h) sub16[h][i] = uint8_t(2 * (4 * h + lane) + byte);
-            for (int c = 0; c < 4; ++c) sub32[c][i] = uint8_t(2 * (2 * c + lane / 2) + byte);
+            for (int c = 0; c < 4; ++c) sub32[c][i] = uint8_t(2 * (nibble_sub_block(c) + 2 * (lane / 2)) + byte);
         }
     }
 };
@@ -90,9 +110,9 @@ __m512i two_bit_chunk(const uint8_t* qs, int c) {
     return _mm512_and_si512(_mm512_srlv_epi16(both, shifts), _mm512_set1_epi8(3));
 }
 
-// Bit (2c) of bytes[l] for the first 32 elements of chunk c, bit (2c + 1) for the next 32.
-__mmask64 bit_pair_mask(const __m512i& bytes_twice, int c) {
-    const __m512i bits = _mm512_inserti64x4(_mm512_set1_epi8(char(1 << (2 * c))), _mm256_set1_epi8(char(1 << (2 * c + 1))), 1);
+// Bit `low` of bytes[l] for the first 32 elements of a chunk, bit `high` for the next 32.
+__mmask64 bit_pair_mask(const __m512i& bytes_twice, int low, int high) {
+    const __m512i bits = _mm512_inserti64x4(_mm512_set1_epi8(char(1 << low)), _mm256_set1_epi8(char(1 << high)), 1);
     return _mm512_test_epi8_mask(bytes_twice, bits);
 }
 
@@ -149,7 +169,7 @@ struct Q3K {
         __m512i lv[4], sc[4];
         for (int c = 0; c < 4; ++c) {
             const __m512i low = two_bit_chunk(w.qs, c);
-            lv[c] = _mm512_mask_add_epi8(low, bit_pair_mask(hmask, c), low, _mm512_set1_epi8(4));
+            lv[c] = _mm512_mask_add_epi8(low, bit_pair_mask(hmask, 2 * c, 2 * c + 1), low, _mm512_set1_epi8(4));
             sc[c] = spread16(sc16, c);
         }
         const float d = half_to_float(w.d);
@@ -161,7 +181,9 @@ struct Q3K {
     }
 };
 
-// Q4_K and Q5_K: eight sub-blocks of 32 with 6-bit scales and mins.
+// Q4_K and Q5_K: eight sub-blocks of 32 with 6-bit scales and mins. A 64-byte load of qs and
+// a mask give two chunks of levels at once, in nibble order; the activations come in the same
+// order (NibbleOrder), so no shuffle puts the levels in element order.
 template <bool kFifthBit>
 struct Q45K {
     using Block = std::conditional_t<kFifthBit, BlockQ5_K, BlockQ4_K>;
@@ -184,12 +206,16 @@ struct Q45K {
         __m512i lv[4], sc[4];
         [[maybe_unused]] __m512i high;
         if constexpr (kFifthBit) high = broadcast32(w.qh);
+        for (int h = 0; h < 2; ++h) {
+            const __m512i raw = _mm512_loadu_si512(w.qs + 64 * h);
+            lv[2 * h] = _mm512_and_si512(raw, _mm512_set1_epi8(0x0f));
+            lv[2 * h + 1] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), _mm512_set1_epi8(0x0f));
+        }
         for (int c = 0; c < 4; ++c) {
-            const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * c));
-            lv[c] = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(raw), _mm256_srli_epi16(raw, 4), 1),
-                                     _mm512_set1_epi8(0x0f));
-            if constexpr (kFifthBit)
-                lv[c] = _mm512_mask_add_epi8(lv[c], bit_pair_mask(high, c), lv[c], _mm512_set1_epi8(16));
+            if constexpr (kFifthBit) {
+                const int sub = nibble_sub_block(c);
+                lv[c] = _mm512_mask_add_epi8(lv[c], bit_pair_mask(high, sub, sub + 2), lv[c], _mm512_set1_epi8(16));
+            }
             sc[c] = _mm512_shuffle_epi8(sc16, _mm512_load_si512(kScaleControls.sub32[c]));
         }
         const float d = half_to_float(w.d), dmin = half_to_float(w.dmin);
@@ -284,11 +310,13 @@ void gemm(const GemmArgs& g) {
 }  // namespace
 
 void register_avx512_kquants(IsaTable& t) {
-    auto set = [&t](quant::TypeId id, GemmFn fn) { t.types[int(id)] = {q8_block_k_bytes, quantize_q8k, fn}; };
+    auto set = [&t](quant::TypeId id, GemmFn fn, QuantizeActFn quantize = quantize_q8k<NaturalOrder>) {
+        t.types[int(id)] = {q8_block_k_bytes, quantize, fn};
+    };
     set(quant::TypeId::Q2_K, gemm<Q2K>);
     set(quant::TypeId::Q3_K, gemm<Q3K>);
-    set(quant::TypeId::Q4_K, gemm<Q45K<false>>);
-    set(quant::TypeId::Q5_K, gemm<Q45K<true>>);
+    set(quant::TypeId::Q4_K, gemm<Q45K<false>>, quantize_q8k<NibbleOrder>);
+    set(quant::TypeId::Q5_K, gemm<Q45K<true>>, quantize_q8k<NibbleOrder>);
     set(quant::TypeId::Q6_K, gemm<Q6K>);
     set(quant::TypeId::TQ2_0, gemm<TQ2>);
 }

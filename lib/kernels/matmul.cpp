@@ -129,11 +129,15 @@ struct KernelInput {
     size_t stride;
 };
 
-KernelInput kernel_input(const TypeKernel& k, const float* x, int64_t n_tokens, int64_t cols,
-                         ActivationBuffer& buffer) {
+// Bytes per token of k's quantized activations (0: k reads x itself).
+size_t input_stride(const TypeKernel& k, int64_t cols) {
+    return k.quantize ? size_t(round_up(int64_t(k.act_bytes(cols)), 64)) : 0;
+}
+
+// x as k reads it; a quantized copy goes to buf (input_stride bytes per token).
+KernelInput kernel_input(const TypeKernel& k, const float* x, int64_t n_tokens, int64_t cols, uint8_t* buf) {
     if (!k.quantize) return {reinterpret_cast<const uint8_t*>(x), size_t(cols) * sizeof(float)};
-    const size_t stride = size_t(round_up(int64_t(k.act_bytes(cols)), 64));
-    uint8_t* buf = buffer.reserve(stride * size_t(n_tokens));
+    const size_t stride = input_stride(k, cols);
     auto quantize = [&](int64_t t) { k.quantize(x + t * cols, cols, buf + size_t(t) * stride); };
     if (n_tokens * cols < (int64_t(1) << 16)) {
         for (int64_t t = 0; t < n_tokens; ++t) quantize(t);
@@ -259,7 +263,8 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
         return;
     }
     ThreadScratch<ActivationBuffer> scratch;
-    const KernelInput in = kernel_input(k, x, n_tokens, w.cols, *scratch);
+    const KernelInput in =
+        kernel_input(k, x, n_tokens, w.cols, scratch->reserve(input_stride(k, w.cols) * size_t(n_tokens)));
     if (k.pack_rows && n_tokens > kWholeBatch) {
         matmul_packed_batch(w, k, in.act, in.stride, n_tokens, y);
         return;
@@ -270,21 +275,38 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
 
 void matmul_many(const Product* products, int64_t count, const float* x, int64_t n_tokens) {
     if (count <= 0 || n_tokens <= 0) return;
-    const WeightMatrix& first = products[0].w;
-    const TypeKernel& k = kernel_for(first.type);
-    bool fused = n_tokens <= kWholeBatch && k.gemm;
+    const int64_t cols = products[0].w.cols;
+    bool fused = n_tokens <= kWholeBatch;
     for (int64_t i = 0; i < count && fused; ++i) {
         const WeightMatrix& w = products[i].w;
-        const TypeKernel& ki = kernel_for(w.type);
-        fused = w.cols == first.cols && w.rows > 0 && ki.gemm && ki.quantize == k.quantize &&
-                ki.act_bytes == k.act_bytes;
+        fused = w.cols == cols && w.rows > 0 && kernel_for(w.type).gemm;
     }
     if (!fused) {
         for (int64_t i = 0; i < count; ++i) matmul(products[i].w, x, n_tokens, products[i].y);
         return;
     }
+    // Each activation format the products read (a mixed file's Q4_K and Q6_K may differ),
+    // quantized once into one buffer.
+    std::vector<const TypeKernel*> formats;
+    std::vector<size_t> format_of(static_cast<size_t>(count)), offsets;
+    size_t bytes = 0;
+    for (int64_t i = 0; i < count; ++i) {
+        const TypeKernel& ki = kernel_for(products[i].w.type);
+        size_t f = 0;
+        while (f < formats.size() && !(formats[f]->quantize == ki.quantize && formats[f]->act_bytes == ki.act_bytes))
+            ++f;
+        if (f == formats.size()) {
+            formats.push_back(&ki);
+            offsets.push_back(bytes);
+            bytes += input_stride(ki, cols) * size_t(n_tokens);
+        }
+        format_of[size_t(i)] = f;
+    }
     ThreadScratch<ActivationBuffer> scratch;
-    const KernelInput in = kernel_input(k, x, n_tokens, first.cols, *scratch);
+    uint8_t* buffer = scratch->reserve(bytes);
+    std::vector<KernelInput> inputs;
+    for (size_t f = 0; f < formats.size(); ++f)
+        inputs.push_back(kernel_input(*formats[f], x, n_tokens, cols, buffer + offsets[f]));
     // Task i's product: the first whose tasks end after it.
     std::vector<Tiling> tilings;
     std::vector<int64_t> tasks_before{0};
@@ -292,7 +314,7 @@ void matmul_many(const Product* products, int64_t count, const float* x, int64_t
     for (int64_t i = 0; i < count; ++i) {
         tilings.push_back(tiling_of(products[i].w, n_tokens));
         tasks_before.push_back(tasks_before.back() + tilings.back().tasks());
-        work += products[i].w.rows * first.cols * n_tokens;
+        work += products[i].w.rows * cols * n_tokens;
     }
     run_tasks(tasks_before.back(), work, [&](int64_t task) {
         const auto after = std::upper_bound(tasks_before.begin(), tasks_before.end(), task);
@@ -300,7 +322,7 @@ void matmul_many(const Product* products, int64_t count, const float* x, int64_t
         const Product& p = products[i];
         run_tile_task(p.w, n_tokens, tilings[size_t(i)], task - tasks_before[size_t(i)],
                       [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-                          gemm_tile(kernel_for(p.w.type), p.w, in, p.y, r0, r1, t0, t1);
+                          gemm_tile(kernel_for(p.w.type), p.w, inputs[format_of[size_t(i)]], p.y, r0, r1, t0, t1);
                       });
     });
 }

@@ -263,12 +263,14 @@ TEST_CASE("a batch gives the same bits as its tokens one at a time", "[kernels]"
 }
 
 TEST_CASE("matmul_many gives each product matmul's bits", "[kernels]") {
-    // Fused (one loop over the tiles of all products) for a few tokens of types that read the
-    // same activations, one product after another otherwise: the bits must not tell them apart.
+    // Fused (one loop over the tiles of all products, the input quantized once per activation
+    // format) for a few tokens, one product after another otherwise: the bits must not tell
+    // them apart. Mixed groups read two or three formats (AVX-512's Q4_K has its own).
     IsaGuard guard;
     const int64_t cols = 512;
     const std::vector<std::vector<TypeId>> groups = {
         {TypeId::Q4_0, TypeId::Q4_0, TypeId::Q4_0}, {TypeId::Q8_0, TypeId::Q4_0}, {TypeId::Q4_K, TypeId::Q6_K},
+        {TypeId::Q5_K, TypeId::Q4_0, TypeId::Q6_K, TypeId::F32},
         {TypeId::F32, TypeId::F16}, {TypeId::Q4_0, TypeId::F32}};
     for (const auto& types : groups) {
         std::vector<Quantized> matrices;
