@@ -165,9 +165,10 @@ TEST_CASE("matmul matches the reference for every type and instruction set", "[k
     for (const quant::TypeInfo* info : quantizable_types()) {
         const int64_t b = info->block_size;
         // 20, 24 and 28 blocks end in a partial group of 4, 8 or 12 blocks (read in place by the
-        // AVX-512 kernels); 3 and 19 in one that is copied.
-        std::vector<int64_t> col_counts = {b, 3 * b, 19 * b, 20 * b, 24 * b, 28 * b, 4096};
-        if (b == 1) col_counts = {1, 3, 19, 4096};
+        // AVX-512 kernels); 3 and 19 in one that is copied. 2048 (and 384 floats) make rows of
+        // 1-2 KiB, which a single token reads one row at a time.
+        std::vector<int64_t> col_counts = {b, 3 * b, 19 * b, 20 * b, 24 * b, 28 * b, 2048, 4096};
+        if (b == 1) col_counts = {1, 3, 19, 384, 4096};
         for (int64_t cols : col_counts) {
             for (int64_t rows : {1, 7, 33}) {
                 const Quantized q = quantize_matrix(*info, rows, cols, seed += 100);
