@@ -1,9 +1,10 @@
 // AVX-512 VNNI kernels for the 256-element super-block types (Q2_K..Q6_K, TQ2_0) against
 // Q8BlockK activations. A super-block is unpacked once per row into four registers of 64
-// unsigned levels in element order; per token, vpmaddubsw multiplies them by the activations
-// and vpdpwssd applies the per-sub-block scales while accumulating in 32 bits. Level offsets
-// (Q3_K's -4, Q6_K's -32, TQ2_0's -1) are folded into the accumulator's start value from the
-// activation sums; Q2_K/Q4_K/Q5_K mins use the same sums with their own scale.
+// unsigned levels, in element order (Q4_K/Q5_K: in nibble order, their activations likewise);
+// per token, vpmaddubsw multiplies them by the activations and vpdpwssd applies the
+// per-sub-block scales while accumulating in 32 bits. Level offsets (Q3_K's -4, Q6_K's -32,
+// TQ2_0's -1) are folded into the accumulator's start value from the activation sums;
+// Q2_K/Q4_K/Q5_K mins use the same sums with their own scale.
 #include "kernels/kernel_table.h"
 
 #if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512VNNI__)
@@ -69,15 +70,15 @@ void quantize_q8k(const float* x, int64_t n, void* out) {
 
 // ---- shared pieces ------------------------------------------------------------------------
 
+// The first sub-block of chunk c in nibble order; the chunk's second is two further on.
+constexpr int nibble_sub_block(int c) { return 4 * (c / 2) + c % 2; }
+
 // vpshufb controls spreading 16-bit scales over the 32 words (64 elements) of a chunk, from a
 // register holding eight scales in every 128-bit lane.
 // sub16[c % 2]: sub-blocks of 16 elements: lane k of chunk c takes scale 4 (c % 2) + k of the
 //   eight (the half of the sixteen that chunk c uses).
 // sub32[c]: sub-blocks of 32 elements in nibble order (NibbleOrder): lanes 0-1 take the scale
-//   of sub-block 4 (c / 2) + c % 2, lanes 2-3 that of the sub-block two further on.
-// The first sub-block of chunk c in nibble order; the chunk's second is two further on.
-constexpr int nibble_sub_block(int c) { return 4 * (c / 2) + c % 2; }
-
+//   of sub-block nibble_sub_block(c), lanes 2-3 that of the sub-block two further on.
 struct ScaleControls {
     alignas(64) uint8_t sub16[2][64];
     alignas(64) uint8_t sub32[4][64];
