@@ -287,26 +287,29 @@ void matmul_many(const Product* products, int64_t count, const float* x, int64_t
     }
     // Each activation format the products read (a mixed file's Q4_K and Q6_K may differ),
     // quantized once into one buffer.
-    std::vector<const TypeKernel*> formats;
-    std::vector<size_t> format_of(static_cast<size_t>(count)), offsets;
+    struct Format {
+        const TypeKernel* kernel;
+        size_t offset;  // in the buffer
+        KernelInput input;
+    };
+    std::vector<Format> formats;
+    std::vector<size_t> format_of(static_cast<size_t>(count));
     size_t bytes = 0;
     for (int64_t i = 0; i < count; ++i) {
         const TypeKernel& ki = kernel_for(products[i].w.type);
         size_t f = 0;
-        while (f < formats.size() && !(formats[f]->quantize == ki.quantize && formats[f]->act_bytes == ki.act_bytes))
+        while (f < formats.size() && !(formats[f].kernel->quantize == ki.quantize &&
+                                       formats[f].kernel->act_bytes == ki.act_bytes))
             ++f;
         if (f == formats.size()) {
-            formats.push_back(&ki);
-            offsets.push_back(bytes);
+            formats.push_back({&ki, bytes, {}});
             bytes += input_stride(ki, cols) * size_t(n_tokens);
         }
         format_of[size_t(i)] = f;
     }
     ThreadScratch<ActivationBuffer> scratch;
     uint8_t* buffer = scratch->reserve(bytes);
-    std::vector<KernelInput> inputs;
-    for (size_t f = 0; f < formats.size(); ++f)
-        inputs.push_back(kernel_input(*formats[f], x, n_tokens, cols, buffer + offsets[f]));
+    for (Format& f : formats) f.input = kernel_input(*f.kernel, x, n_tokens, cols, buffer + f.offset);
     // Task i's product: the first whose tasks end after it.
     std::vector<Tiling> tilings;
     std::vector<int64_t> tasks_before{0};
@@ -320,9 +323,10 @@ void matmul_many(const Product* products, int64_t count, const float* x, int64_t
         const auto after = std::upper_bound(tasks_before.begin(), tasks_before.end(), task);
         const auto i = int64_t(after - tasks_before.begin()) - 1;
         const Product& p = products[i];
+        const KernelInput& in = formats[format_of[size_t(i)]].input;
         run_tile_task(p.w, n_tokens, tilings[size_t(i)], task - tasks_before[size_t(i)],
                       [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-                          gemm_tile(kernel_for(p.w.type), p.w, inputs[format_of[size_t(i)]], p.y, r0, r1, t0, t1);
+                          gemm_tile(kernel_for(p.w.type), p.w, in, p.y, r0, r1, t0, t1);
                       });
     });
 }
