@@ -2,7 +2,9 @@
 # Speed of `run`'s forward pass as llama-bench measures it (pp128 and tg64, at 1 and 2 threads,
 # medians of repetitions), on stories260K and on synthetic 110M and 1B models; and quantize wall
 # time. Prints one JSON document on stdout; progress on stderr.
-#   scripts/bench.sh [--quick] [--reps N] [--shapes "110M 1B"] [--types "F32 Q8_0 Q4_0 Q4_K"] [--no-mmap]
+#   scripts/bench.sh [--quick] [--reps N] [--shapes "110M 1B"] [--types "F32 Q8_0 Q4_0 Q4_K"] [--mmap|--no-mmap]
+# Models are held as `bench` holds them by default (copied into huge pages where that is safe);
+# --mmap / --no-mmap force one way, and each result's "mmap" says which was used.
 # Synthetic models are cached in bench-models/ (git-ignored; the 1B F32 file is 4.4 GB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +18,9 @@ while [ $# -gt 0 ]; do
     --reps) reps=$2; shift ;;
     --shapes) shapes=$2; shift ;;
     --types) types=$2; shift ;;
+    --mmap) load_flags=(--mmap) ;;
     --no-mmap) load_flags=(--no-mmap) ;;
-    *) echo "usage: scripts/bench.sh [--quick] [--reps N] [--shapes S] [--types T] [--no-mmap]" >&2; exit 1 ;;
+    *) echo "usage: scripts/bench.sh [--quick] [--reps N] [--shapes S] [--types T] [--mmap|--no-mmap]" >&2; exit 1 ;;
   esac
   shift
 done

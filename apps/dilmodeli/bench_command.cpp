@@ -15,7 +15,7 @@ void add_bench_command(CLI::App& root, Action& action) {
         model::BenchmarkOptions bench;
         std::vector<int> threads = {1};
         bool json = false;
-        bool no_mmap = false;
+        ResidencyFlags residency;
     };
     auto o = std::make_shared<Options>();
     CLI::App* cmd = root.add_subcommand("bench", "Measure prompt-processing and generation speed as llama-bench does");
@@ -24,13 +24,13 @@ void add_bench_command(CLI::App& root, Action& action) {
     cmd->add_option("-n,--n-gen", o->bench.n_gen, "Tokens generated one at a time")->capture_default_str();
     cmd->add_option("-r,--repetitions", o->bench.repetitions, "Timed repetitions (medians reported)")->capture_default_str();
     cmd->add_option("-t,--threads", o->threads, "Thread counts to measure, e.g. -t 1,2")->delimiter(',');
-    add_no_mmap_flag(cmd, o->no_mmap);
+    add_residency_flags(cmd, o->residency);
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &action] {
         action = [o] {
             for (int t : o->threads)
                 if (t < 1) throw usage_error("--threads values must be at least 1");
-            auto model = model::LlamaModel::load(o->model, residency(o->no_mmap));
+            auto model = model::LlamaModel::load(o->model, o->residency.residency());
             nlohmann::json runs = nlohmann::json::array();
             for (int t : o->threads) {
                 o->bench.threads = t;
@@ -58,7 +58,7 @@ void add_bench_command(CLI::App& root, Action& action) {
                                     {"n_gen", o->bench.n_gen},
                                     {"repetitions", o->bench.repetitions},
                                     {"peak_rss_mib", peak_rss},
-                                    {"mmap", !o->no_mmap},
+                                    {"mmap", !model->file().is_copy()},
                                     {"runs", runs}};
                 print_line(json_text(j));
             } else {

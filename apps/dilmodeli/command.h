@@ -32,9 +32,15 @@ void add_route_bench_command(CLI::App& root, Action& action);
 // The model file used when -m is not given.
 constexpr const char* kDefaultModelPath = "models/default.gguf";
 
-// --no-mmap for commands that load a model: read it into memory instead of mapping it.
-void add_no_mmap_flag(CLI::App* cmd, bool& no_mmap);
-inline Residency residency(bool no_mmap) { return no_mmap ? Residency::Copied : Residency::Mapped; }
+// --mmap / --no-mmap for commands that run a model; with neither, Residency::Auto.
+struct ResidencyFlags {
+    bool mmap = false;
+    bool no_mmap = false;
+    Residency residency() const {
+        return no_mmap ? Residency::Copied : mmap ? Residency::Mapped : Residency::Auto;
+    }
+};
+void add_residency_flags(CLI::App* cmd, ResidencyFlags& flags);
 
 // Prints a JSON document or human text to stdout, newline-terminated.
 void print_line(const std::string& text);

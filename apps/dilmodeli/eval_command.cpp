@@ -22,7 +22,7 @@ void add_eval_command(CLI::App& root, Action& action) {
         int64_t chunks = 0;
         int threads = 0;
         bool json = false;
-        bool no_mmap = false;
+        ResidencyFlags residency;
         std::string kv_type = "f32";
         std::string router = "topk";
     };
@@ -36,14 +36,14 @@ void add_eval_command(CLI::App& root, Action& action) {
     cmd->add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
     cmd->add_option("--router", o->router, "MoE router: topk, capacity, bias or nash (MoE models)")->capture_default_str();
     cmd->add_option("--kv-type", o->kv_type, "KV cache element type: f32 or f16")->capture_default_str();
-    add_no_mmap_flag(cmd, o->no_mmap);
+    add_residency_flags(cmd, o->residency);
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &action] {
         action = [o] {
             if (o->ctx < 4) throw usage_error("--ctx " + std::to_string(o->ctx) + " is too small (at least 4)");
             if (o->chunks < 0) throw usage_error("--chunks must not be negative");
             if (o->threads < 0) throw usage_error("--threads must be positive");
-            auto model = model::LlamaModel::load(o->model, residency(o->no_mmap));
+            auto model = model::LlamaModel::load(o->model, o->residency.residency());
             moe::use_router(model->file(), o->router);
             auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
             MappedFile text(o->text_file);

@@ -38,10 +38,15 @@ void setup_logging(const dilmodeli::app::GlobalOptions& options) {
 }  // namespace
 
 namespace dilmodeli::app {
-void add_no_mmap_flag(CLI::App* cmd, bool& no_mmap) {
-    cmd->add_flag("--no-mmap", no_mmap,
-                  "Read the model into memory instead of mapping it (slower start; faster generation where "
-                  "page-cache mappings stream slowly, as in some VMs)");
+void add_residency_flags(CLI::App* cmd, ResidencyFlags& flags) {
+    CLI::Option* copy = cmd->add_flag(
+        "--no-mmap", flags.no_mmap,
+        "Always read the model into memory (huge pages). Default: do so when transparent huge pages are "
+        "on and the file takes at most half the available memory, else map it");
+    cmd->add_flag("--mmap", flags.mmap,
+                  "Always map the model file (starts faster and shares the page cache; generation may be "
+                  "slower where the page cache holds the file in 4 KiB pages)")
+        ->excludes(copy);
 }
 
 std::string json_text(const nlohmann::json& j) {

@@ -19,6 +19,7 @@ void add_profile_command(CLI::App& root, Action& action) {
         std::string ladder_min = "16K";
         std::string ladder_max = "1G";
         std::string stream_size = "128M";
+        ResidencyFlags residency;
     };
     auto o = std::make_shared<Options>();
     o->profile.model_path = kDefaultModelPath;
@@ -38,6 +39,7 @@ void add_profile_command(CLI::App& root, Action& action) {
     cmd->add_option("--ladder-points", o->profile.bandwidth.points_per_octave, "Ladder points per doubling of size")
         ->capture_default_str();
     cmd->add_option("--stream-size", o->stream_size, "Size of each of the triad's three arrays")->capture_default_str();
+    add_residency_flags(cmd, o->residency);
     cmd->add_flag("--no-thread-scaling", o->no_scaling, "Skip the untimed 1-thread comparison run");
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->add_option("--html", o->html, "Also write a self-contained HTML report to this file");
@@ -49,6 +51,7 @@ void add_profile_command(CLI::App& root, Action& action) {
             p.bandwidth.ladder_max_bytes = profile::parse_byte_size(o->ladder_max, "--ladder-max");
             p.bandwidth.stream_array_bytes = profile::parse_byte_size(o->stream_size, "--stream-size");
             p.thread_scaling = !o->no_scaling;
+            p.residency = o->residency.residency();
             p.validate();
             // Opened first, so an unwritable path fails before the profile runs.
             std::unique_ptr<AtomicFileWriter> html;

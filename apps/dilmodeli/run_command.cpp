@@ -23,7 +23,7 @@ void add_run_command(CLI::App& root, Action& action) {
         bool seed_given = false;
         bool ignore_eos = false;
         bool json = false;
-        bool no_mmap = false;
+        ResidencyFlags residency;
         std::string kv_type = "f32";
         std::string router = "topk";
     };
@@ -44,7 +44,7 @@ void add_run_command(CLI::App& root, Action& action) {
     cmd->add_option("--router", o->router, "MoE router: topk, capacity, bias or nash (MoE models)")->capture_default_str();
     cmd->add_option("--kv-type", o->kv_type, "KV cache element type: f32 or f16")->capture_default_str();
     cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating after the end-of-text token");
-    add_no_mmap_flag(cmd, o->no_mmap);
+    add_residency_flags(cmd, o->residency);
     cmd->add_flag("--json", o->json, "Print one JSON object at the end instead of streaming text");
     cmd->callback([o, cmd, &action] {
         o->seed_given = cmd->count("--seed") > 0;
@@ -59,7 +59,7 @@ void add_run_command(CLI::App& root, Action& action) {
             o->session.kv_type = model::parse_kv_cache_type(o->kv_type);
 
             auto load_start = std::chrono::steady_clock::now();
-            auto model = model::LlamaModel::load(o->model, residency(o->no_mmap));
+            auto model = model::LlamaModel::load(o->model, o->residency.residency());
             moe::use_router(model->file(), o->router);
             auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
             model::Session session(*model, o->session);

@@ -1,7 +1,11 @@
 #include "common/mapped_file.h"
 
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -26,31 +30,59 @@ void pread_all(int fd, uint64_t offset, size_t n, uint8_t* dst, const std::strin
     }
 }
 
-// Reads the whole file into fresh anonymous memory aligned to 2 MiB, so that the kernel may back
-// it with huge pages; the memory is made read-only afterwards, as a mapping would be.
-void* copy_into_memory(int fd, size_t size, const std::string& path, void*& mapping, size_t& mapping_bytes) {
-    constexpr size_t kHuge = size_t(2) << 20;
-    const size_t rounded = (size + kHuge - 1) / kHuge * kHuge;
-    mapping_bytes = rounded + kHuge;
-    mapping = ::mmap(nullptr, mapping_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mapping == MAP_FAILED) {
-        mapping = nullptr;
-        throw io_error(path, std::string("cannot allocate ") + std::to_string(size) + " bytes: " + std::strerror(errno));
+constexpr size_t kPage = 4096;
+constexpr size_t kHugePage = size_t(2) << 20;
+
+// The first line of `path`, or "" if it cannot be read.
+std::string first_line(const char* path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+
+// MemAvailable from /proc/meminfo in bytes, or 0 if it cannot be read.
+uint64_t available_memory() {
+    std::ifstream in("/proc/meminfo");
+    std::string key, unit;
+    uint64_t kib = 0;
+    while (in >> key >> kib) {
+        std::getline(in, unit);
+        if (key == "MemAvailable:") return kib * 1024;
     }
-    auto* data = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(mapping) + kHuge - 1) / kHuge * kHuge);
-    ::madvise(data, rounded, MADV_HUGEPAGE);  // advice only: ignored where huge pages are off
-    try {
-        pread_all(fd, 0, size, data, path);
-    } catch (...) {
-        ::munmap(mapping, mapping_bytes);
-        mapping = nullptr;
-        throw;
+    return 0;
+}
+
+// Pieces of the copy: [0, size) without the whole pages inside `left_out`, in file order.
+std::vector<ByteRange> copied_pieces(uint64_t size, std::vector<ByteRange> left_out) {
+    std::sort(left_out.begin(), left_out.end(),
+              [](const ByteRange& a, const ByteRange& b) { return a.offset < b.offset; });
+    std::vector<ByteRange> pieces;
+    uint64_t at = 0;
+    for (const ByteRange& r : left_out) {
+        const uint64_t begin = std::max(at, (r.offset + kPage - 1) / kPage * kPage);
+        const uint64_t end = std::min(size, (r.offset + r.size) / kPage * kPage);
+        if (end <= begin) continue;
+        pieces.push_back({at, begin - at});
+        at = end;
     }
-    ::mprotect(data, rounded, PROT_READ);
-    return data;
+    pieces.push_back({at, size - at});
+    return pieces;
 }
 
 }  // namespace
+
+Residency choose_residency(uint64_t file_bytes, uint64_t available_bytes, bool huge_pages) {
+    return huge_pages && file_bytes <= available_bytes / 2 ? Residency::Copied : Residency::Mapped;
+}
+
+Residency resolve_residency(Residency requested, uint64_t file_bytes) {
+    if (requested != Residency::Auto) return requested;
+    // "always [madvise] never": the bracket marks the mode in force.
+    const std::string thp = first_line("/sys/kernel/mm/transparent_hugepage/enabled");
+    const bool huge_pages = thp.find("[always]") != std::string::npos || thp.find("[madvise]") != std::string::npos;
+    return choose_residency(file_bytes, available_memory(), huge_pages);
+}
 
 MappedFile::MappedFile(const std::string& path, Residency residency) : path_(path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -78,17 +110,6 @@ MappedFile::MappedFile(const std::string& path, Residency residency) : path_(pat
         throw input_error(path, "file is empty");
     }
     size_ = static_cast<size_t>(st.st_size);
-    if (residency == Residency::Copied) {
-        try {
-            data_ = static_cast<const uint8_t*>(copy_into_memory(fd, size_, path, mapping_, mapping_bytes_));
-        } catch (...) {
-            ::close(fd);
-            throw;
-        }
-        ::close(fd);
-        owns_mapping_ = true;
-        return;
-    }
     void* addr = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (addr == MAP_FAILED) {
         int err = errno;
@@ -105,6 +126,53 @@ MappedFile::MappedFile(const std::string& path, Residency residency) : path_(pat
     mapping_bytes_ = size_;
     owns_mapping_ = true;
     fd_ = fd;
+    if (resolve_residency(residency, size_) != Residency::Copied) return;
+    try {
+        copy_into_memory();
+    } catch (...) {  // no destructor runs for a constructor that throws
+        ::munmap(mapping_, mapping_bytes_);
+        ::close(fd_);
+        throw;
+    }
+}
+
+void MappedFile::copy_into_memory(const std::vector<ByteRange>& left_out) {
+    if (!owns_mapping_ || fd_ < 0 || is_copy_) throw usage_error(path_ + ": only a mapped file can be copied");
+    // 2 MiB-aligned, so that the kernel may back it with huge pages.
+    const size_t rounded = (size_ + kHugePage - 1) / kHugePage * kHugePage;
+    const size_t bytes = rounded + kHugePage;
+    void* mapping = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapping == MAP_FAILED)
+        throw io_error(path_, "cannot allocate " + std::to_string(size_) + " bytes: " + std::strerror(errno));
+    auto* data = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(mapping) + kHugePage - 1) / kHugePage * kHugePage);
+    ::madvise(data, rounded, MADV_HUGEPAGE);  // advice only: ignored where huge pages are off
+    const std::vector<ByteRange> pieces = copied_pieces(size_, left_out);
+    try {
+        // Reads of 32 MiB in parallel: copying from the page cache and faulting in fresh pages
+        // both scale with threads.
+        constexpr uint64_t kChunk = uint64_t(32) << 20;
+        std::vector<ByteRange> chunks;
+        for (const ByteRange& p : pieces)
+            for (uint64_t at = p.offset; at < p.offset + p.size; at += kChunk)
+                chunks.push_back({at, std::min(kChunk, p.offset + p.size - at)});
+        tbb::parallel_for(size_t(0), chunks.size(), [&](size_t i) {
+            pread_all(fd_, chunks[i].offset, size_t(chunks[i].size), data + chunks[i].offset, path_);
+        });
+    } catch (...) {
+        ::munmap(mapping, bytes);
+        throw;
+    }
+    ::mprotect(data, rounded, PROT_READ);
+    uint64_t end_of_previous = 0;
+    for (const ByteRange& p : pieces) {
+        if (p.offset > end_of_previous) ::mprotect(data + end_of_previous, p.offset - end_of_previous, PROT_NONE);
+        end_of_previous = p.offset + p.size;
+    }
+    ::munmap(mapping_, mapping_bytes_);
+    mapping_ = mapping;
+    mapping_bytes_ = bytes;
+    data_ = data;
+    is_copy_ = true;
 }
 
 std::unique_ptr<MappedFile> MappedFile::view(const uint8_t* data, size_t size, const std::string& name) {
@@ -125,7 +193,7 @@ void MappedFile::read(uint64_t offset, size_t n, uint8_t* dst) const {
     if (offset > size_ || n > size_ - offset)
         throw io_error(path_, "read of " + std::to_string(n) + " bytes at offset " + std::to_string(offset) +
                                   " is past the end of the file (" + std::to_string(size_) + " bytes)");
-    if (fd_ < 0) {  // a view, or a copy: the bytes are in memory anyway
+    if (fd_ < 0) {  // a view: the bytes are in memory anyway
         std::memcpy(dst, data_ + offset, n);
         return;
     }

@@ -6,19 +6,41 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace dilmodeli {
 
 // How a file's bytes are made resident. Mapped shares the kernel's page cache. Copied reads the
-// file into anonymous memory (huge pages where the kernel allows), as llama.cpp's --no-mmap
-// does: slower to open and not shared between processes, but where page-cache mappings are
-// slow to stream from (measured in VMs) the weights are read faster.
-enum class Residency { Mapped, Copied };
+// file into anonymous memory with huge pages, as llama.cpp's --no-mmap does: slower to open and
+// not shared between processes, but streamed from faster wherever the page cache holds the
+// file in 4 KiB pages, which depends on how the file got there (measured in docs/RESULTS.md).
+// Auto is Copied where that is safe (choose_residency), Mapped elsewhere.
+enum class Residency { Mapped, Copied, Auto };
+
+// What Auto means: Copied when anonymous memory can have transparent huge pages and the file
+// takes at most half of the available memory (the page cache may hold a second copy); Mapped
+// otherwise.
+Residency choose_residency(uint64_t file_bytes, uint64_t available_bytes, bool huge_pages);
+// `requested`, with Auto decided by this machine's /sys/kernel/mm/transparent_hugepage/enabled
+// and MemAvailable in /proc/meminfo (Mapped where either cannot be read).
+Residency resolve_residency(Residency requested, uint64_t file_bytes);
+
+// Bytes [offset, offset + size) of a file.
+struct ByteRange {
+    uint64_t offset = 0;
+    uint64_t size = 0;
+};
 
 class MappedFile {
 public:
     // Throws Error(BadInput) for a missing file, a directory or an empty file, Error(Io) otherwise.
     explicit MappedFile(const std::string& path, Residency residency = Residency::Mapped);
+    // Replaces the mapping with a copy in anonymous memory (huge pages requested), leaving out
+    // the whole pages inside `left_out`: they stay inaccessible, so a stray read faults instead
+    // of seeing zeros; read() still gives their bytes. For a table only read a row at a time.
+    // Throws Error(Io) if the file cannot be read; the mapping then stays as it was.
+    void copy_into_memory(const std::vector<ByteRange>& left_out = {});
+    bool is_copy() const { return is_copy_; }
     // A view of bytes already in memory, named `name` in messages (for fuzzing and tests).
     // The bytes must outlive the object.
     static std::unique_ptr<MappedFile> view(const uint8_t* data, size_t size, const std::string& name);
@@ -37,9 +59,10 @@ private:
     MappedFile() = default;
     std::string path_;
     bool owns_mapping_ = false;
+    bool is_copy_ = false;
     void* mapping_ = nullptr;  // what to unmap (copies are aligned inside theirs)
     size_t mapping_bytes_ = 0;
-    int fd_ = -1;  // open while mapped, for read()
+    int fd_ = -1;  // open for read(), except in views
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
 };

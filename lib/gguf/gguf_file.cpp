@@ -329,6 +329,16 @@ bool GgufFile::get_bool_or(std::string_view key, bool fallback) const {
     wrong_type(path(), key, *v, "bool");
 }
 
+void GgufFile::copy_into_memory(const std::vector<std::string>& left_out) {
+    std::vector<ByteRange> ranges;
+    for (const std::string& name : left_out) {
+        const TensorInfo& t = require_tensor(name);
+        ranges.push_back({data_offset_ + t.offset, t.n_bytes});
+    }
+    file_->copy_into_memory(ranges);
+    for (TensorInfo& t : tensors_) t.data = file_->data() + data_offset_ + t.offset;
+}
+
 void GgufFile::read_bytes(const uint8_t* at, size_t n, uint8_t* dst) const {
     const uint8_t* base = file_->data();
     if (at < base || size_t(at - base) > file_->size())

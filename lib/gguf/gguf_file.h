@@ -69,6 +69,12 @@ public:
     std::vector<int64_t> get_int_array(std::string_view key) const;
     const TensorInfo& require_tensor(std::string_view name) const;
 
+    // Replaces the mapping with a copy in memory (see MappedFile::copy_into_memory), except the
+    // tensors named in `left_out`, whose bytes are then only read with read_bytes. Tensor views
+    // move to the copy.
+    void copy_into_memory(const std::vector<std::string>& left_out = {});
+    bool is_copy() const { return file_->is_copy(); }
+
     // Copies n bytes of the file, starting where `at` (a pointer into the mapping, e.g. a tensor
     // row) points, with a read instead of through the mapping: for scattered small reads, such as
     // embedding rows, that should not bring their neighbourhood into the process's memory.

@@ -20,16 +20,20 @@ KvCacheType parse_kv_cache_type(const std::string& name) {
 
 std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path, Residency residency) {
     std::unique_ptr<LlamaModel> m(new LlamaModel());
-    m->file_ = gguf::GgufFile::open(path, residency);
-    const gguf::GgufFile& f = *m->file_;
+    m->file_ = gguf::GgufFile::open(path);
+    gguf::GgufFile& f = *m->file_;
     m->config_ = LlamaConfig::from_gguf(f);
     const LlamaConfig& c = m->config_;
 
+    const bool untied = f.find_tensor("output.weight") != nullptr;
+    // Before any tensor is bound: the copy moves them. An untied embedding table is only read a
+    // row per token, with read_bytes, so the copy leaves it out of memory.
+    if (resolve_residency(residency, f.file_size()) == Residency::Copied)
+        f.copy_into_memory(untied ? std::vector<std::string>{"token_embd.weight"} : std::vector<std::string>{});
+    m->read_embedding_rows_ = untied;
     m->token_embd_ = bind_matrix(f, "token_embd.weight", c.n_embd, c.n_vocab);
     m->output_norm_ = bind_vector(f, "output_norm.weight", c.n_embd, m->converted_vectors_);
-    const bool untied = f.find_tensor("output.weight") != nullptr;
     m->output_ = untied ? bind_matrix(f, "output.weight", c.n_embd, c.n_vocab) : m->token_embd_;
-    m->read_embedding_rows_ = untied && residency == Residency::Mapped;
     m->layers_.resize(size_t(c.n_layers));
     for (int64_t l = 0; l < c.n_layers; ++l) {
         const std::string blk = "blk." + std::to_string(l) + ".";

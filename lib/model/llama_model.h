@@ -29,7 +29,8 @@ struct LlamaLayer {
 
 class LlamaModel {
 public:
-    // Maps and validates the file; Error(BadInput) for anything the forward pass cannot use.
+    // Maps and validates the file, then copies it into memory if `residency` says so (Auto: see
+    // choose_residency); Error(BadInput) for anything the forward pass cannot use.
     static std::unique_ptr<LlamaModel> load(const std::string& path, Residency residency = Residency::Mapped);
 
     const LlamaConfig& config() const { return config_; }
@@ -47,10 +48,10 @@ private:
     LlamaConfig config_;
     kernels::WeightMatrix token_embd_;  // (vocab rows of n_embd)
     kernels::WeightMatrix output_;      // (n_embd -> vocab); token_embd when tied
-    // An untied embedding table is only ever read a row per token: those rows are copied out
-    // of the file rather than faulted in through the mapping, which maps 64 KiB around each row
-    // and, with a large vocabulary, soon holds the whole table in the process's memory. A file
-    // read into memory (--no-mmap) holds the table anyway: its rows are used in place.
+    // An untied embedding table is only ever read a row per token: those rows are read from
+    // the file rather than faulted in through the mapping, which maps 64 KiB around each row
+    // and, with a large vocabulary, soon holds the whole table in the process's memory. A copy
+    // of the file in memory leaves the table out.
     bool read_embedding_rows_ = false;
     const float* output_norm_ = nullptr;
     std::vector<LlamaLayer> layers_;

@@ -114,6 +114,7 @@ nlohmann::json to_json(const ProfileReport& r) {
              {{"path", r.model_path},
               {"type", r.model_type},
               {"file_bytes", r.file_bytes},
+              {"mmap", r.mapped},
               {"n_layers", r.n_layers},
               {"n_embd", r.n_embd},
               {"n_vocab", r.n_vocab},

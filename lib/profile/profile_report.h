@@ -4,7 +4,8 @@
 // the advice drawn from them. The text table, the JSON object and the HTML page are views of it.
 //
 // JSON keys (to_json), all always present:
-//   model {path, type, file_bytes, n_layers, n_embd, n_vocab, weight_bytes_per_token}
+//   model {path, type, file_bytes, mmap, n_layers, n_embd, n_vocab, weight_bytes_per_token}
+//     (mmap: the weights were read through a mapping, not from a copy in memory)
 //   run {threads, batch, kv_type, n_prompt, n_gen, prompt_source, context}
 //   prompt, generation: {tokens, seconds, tok_per_s, cpu_share, weight_bytes, kv_bytes, working_set_bytes,
 //     working_set_level, ceiling_gb_per_s,
@@ -119,6 +120,7 @@ struct ProfileReport {
     std::string model_path;
     std::string model_type;  // the type holding most weight bytes, e.g. "Q8_0"
     uint64_t file_bytes = 0;
+    bool mapped = true;  // false: the file was copied into memory
     int64_t n_layers = 0, n_embd = 0, n_vocab = 0;
     uint64_t weight_bytes_per_token = 0;  // LlamaModel's own figure
 

@@ -200,13 +200,14 @@ ProfileReport run_profile(const ProfileOptions& o) {
     o.validate();
     const auto start = Clock::now();
     PerfCounters counters;  // first, so the worker threads created later are counted
-    auto model = model::LlamaModel::load(o.model_path);
+    auto model = model::LlamaModel::load(o.model_path, o.residency);
     const model::LlamaConfig& c = model->config();
 
     ProfileReport r;
     r.model_path = o.model_path;
     r.model_type = dominant_type(model->file());
     r.file_bytes = model->file().file_size();
+    r.mapped = !model->file().is_copy();
     r.n_layers = c.n_layers;
     r.n_embd = c.n_embd;
     r.n_vocab = c.n_vocab;

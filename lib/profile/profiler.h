@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/mapped_file.h"
 #include "profile/bandwidth_probe.h"
 #include "profile/profile_report.h"
 
@@ -19,6 +20,7 @@ struct ProfileOptions {
     std::string kv_type = "f32";
     uint64_t seed = 42;        // sampler
     bool thread_scaling = true;  // also time 1 thread when threads > 1
+    Residency residency = Residency::Auto;  // how the model file is held, as `run` holds it
     BandwidthOptions bandwidth;  // its thread counts are set from `threads`
 
     // Error(Usage) naming the flag.

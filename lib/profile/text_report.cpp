@@ -63,10 +63,11 @@ std::string counter_value(const CounterSample& s, const std::string& name, doubl
 
 std::string format_text(const ProfileReport& r) {
     std::string out;
-    out += strprintf("model    %s: %s, %lld layers, dim %lld, vocab %lld, %s file, %s of weights per token\n",
+    out += strprintf("model    %s: %s, %lld layers, dim %lld, vocab %lld, %s file (%s), %s of weights per token\n",
                      base_name(r.model_path).c_str(), r.model_type.c_str(), static_cast<long long>(r.n_layers),
                      static_cast<long long>(r.n_embd), static_cast<long long>(r.n_vocab),
-                     human_bytes(r.file_bytes).c_str(), human_bytes(r.weight_bytes_per_token).c_str());
+                     human_bytes(r.file_bytes).c_str(), r.mapped ? "mapped" : "copied into memory",
+                     human_bytes(r.weight_bytes_per_token).c_str());
     out += strprintf("run      %d threads, batch %lld, KV %s, prompt %lld tokens (%s), %lld generated\n\n", r.threads,
                      static_cast<long long>(r.batch), r.kv_type.c_str(), static_cast<long long>(r.n_prompt),
                      r.prompt_source.c_str(), static_cast<long long>(r.n_gen));

@@ -55,21 +55,30 @@ TEST_CASE("run --json is deterministic for a seed and matches greedy decoding at
     CHECK_THAT(streamed.err, Catch::Contains("tok/s"));
 }
 
-TEST_CASE("run and eval with --no-mmap give the same tokens and perplexity as the mapped file", "[cli]") {
+TEST_CASE("run and eval give the same tokens and perplexity mapped, copied and by default", "[cli]") {
     const std::string model = "models/tinystories-5M/tinystories-5M-Q4_0.gguf";  // untied embedding
     if (!have_shared(model)) return;
     const std::string run = "run -m " + quoted(shared_path(model)) + " -p 'Once upon a time' -n 16 --temp 0 --json";
-    CliResult mapped = run_cli(run), copied = run_cli(run + " --no-mmap");
+    CliResult mapped = run_cli(run + " --mmap"), copied = run_cli(run + " --no-mmap"), chosen = run_cli(run);
     REQUIRE(mapped.exit_code == 0);
     REQUIRE(copied.exit_code == 0);
+    REQUIRE(chosen.exit_code == 0);
     CHECK(json::parse(copied.out)["tokens"] == json::parse(mapped.out)["tokens"]);
+    CHECK(json::parse(chosen.out)["tokens"] == json::parse(mapped.out)["tokens"]);
     const std::string eval = "eval -m " + quoted(shared_path(model)) + " -f " +
                              quoted(shared_path("data/tinystories/tinystories_valid_excerpt.txt")) +
                              " --ctx 128 --chunks 3 --json";
-    CliResult e1 = run_cli(eval), e2 = run_cli(eval + " --no-mmap");
+    CliResult e1 = run_cli(eval + " --mmap"), e2 = run_cli(eval + " --no-mmap");
     REQUIRE(e1.exit_code == 0);
     REQUIRE(e2.exit_code == 0);
     CHECK(json::parse(e1.out)["perplexity"] == json::parse(e2.out)["perplexity"]);
+    // bench says how the weights were held.
+    const std::string bench = "bench -m " + quoted(shared_path(model)) + " -p 8 -n 4 -r 1 --json";
+    CliResult b1 = run_cli(bench + " --mmap"), b2 = run_cli(bench + " --no-mmap");
+    REQUIRE(b1.exit_code == 0);
+    REQUIRE(b2.exit_code == 0);
+    CHECK(json::parse(b1.out)["mmap"] == true);
+    CHECK(json::parse(b2.out)["mmap"] == false);
 }
 
 TEST_CASE("eval --json reports llama-perplexity's figure", "[cli]") {
@@ -109,6 +118,7 @@ TEST_CASE("bad input to run and eval: one line, documented exit code", "[cli]") 
         {"run -m /nonexistent.gguf -p hi --no-mmap", 2, "no such file"},
         {"run -m " + quoted(dir) + " -p hi --no-mmap", 2, "is a directory"},
         {"run -m " + quoted(dir + "/truncated.gguf") + " -p hi --no-mmap", 2, "outside the data section"},
+        {"run -m " + model + " -p hi --mmap --no-mmap", 1, "excludes"},
         {"run -m " + quoted(shared_path("models/tokenizers/ggml-vocab-llama-spm.gguf")) + " -p hi", 2,
          "contains no tensors"},
         {"run -m " + model + " -p hi -n -3", 1, "-n -3 is negative"},

@@ -75,7 +75,7 @@ TEST_CASE("profile --json has every documented key", "[profile]") {
     if (!have_shared(kModel)) return;
     const json& j = profiled_json();
     const std::map<std::string, std::vector<std::string>> keys = {
-        {"model", {"path", "type", "file_bytes", "n_layers", "n_embd", "n_vocab", "weight_bytes_per_token"}},
+        {"model", {"path", "type", "file_bytes", "mmap", "n_layers", "n_embd", "n_vocab", "weight_bytes_per_token"}},
         {"run", {"threads", "batch", "kv_type", "n_prompt", "n_gen", "prompt_source", "context"}},
         {"prompt", {"tokens", "seconds", "tok_per_s", "cpu_share", "weight_bytes", "kv_bytes", "working_set_bytes",
                     "working_set_level", "ceiling_gb_per_s", "ops", "layers", "counters"}},
