@@ -189,6 +189,12 @@ MappedFile::~MappedFile() {
     if (fd_ >= 0) ::close(fd_);
 }
 
+void MappedFile::read_ahead(ByteRange range) const {
+    if (fd_ < 0 || range.offset >= size_) return;
+    const uint64_t size = std::min<uint64_t>(range.size, size_ - range.offset);
+    ::posix_fadvise(fd_, off_t(range.offset), off_t(size), POSIX_FADV_WILLNEED);
+}
+
 void MappedFile::read(uint64_t offset, size_t n, uint8_t* dst) const {
     if (offset > size_ || n > size_ - offset)
         throw io_error(path_, "read of " + std::to_string(n) + " bytes at offset " + std::to_string(offset) +

@@ -54,6 +54,10 @@ public:
     // Copies bytes [offset, offset + n) of the file into dst with read(2), not through the
     // mapping (a memcpy for views). Error(Io) if the file has shrunk or cannot be read.
     void read(uint64_t offset, size_t n, uint8_t* dst) const;
+    // Asks the kernel to start reading `range` into the page cache, without waiting for it
+    // (posix_fadvise WILLNEED): later reads of it, through the mapping or read(), then find it
+    // there instead of waiting on the disk one page at a time. Advice only; nothing for views.
+    void read_ahead(ByteRange range) const;
 
 private:
     MappedFile() = default;

@@ -346,6 +346,17 @@ void GgufFile::read_bytes(const uint8_t* at, size_t n, uint8_t* dst) const {
     file_->read(uint64_t(at - base), n, dst);
 }
 
+void GgufFile::read_ahead(const std::vector<std::string>& tensor_names) const {
+    if (tensor_names.empty()) {
+        file_->read_ahead({data_offset_, file_->size() - std::min<uint64_t>(data_offset_, file_->size())});
+        return;
+    }
+    for (const std::string& name : tensor_names) {
+        const TensorInfo& t = require_tensor(name);
+        file_->read_ahead({data_offset_ + t.offset, t.n_bytes});
+    }
+}
+
 std::vector<std::string> GgufFile::get_string_array(std::string_view key) const {
     const Value& v = require(key);
     const Array* a = v.as_array();

@@ -79,6 +79,9 @@ public:
     // row) points, with a read instead of through the mapping: for scattered small reads, such as
     // embedding rows, that should not bring their neighbourhood into the process's memory.
     void read_bytes(const uint8_t* at, size_t n, uint8_t* dst) const;
+    // Starts reading the named tensors' bytes (all tensors if none are named) into the page
+    // cache in the background (see MappedFile::read_ahead).
+    void read_ahead(const std::vector<std::string>& tensor_names = {}) const;
 
 private:
     GgufFile() = default;

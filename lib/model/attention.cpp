@@ -39,10 +39,9 @@ constexpr quant::TypeId cache_type() {
 
 // K_h (or V_h) as a matrix of the kernels: one row per position, read in place from the cache.
 template <typename Element>
-kernels::WeightMatrix rows_of_head(const Element* cache, int64_t kv_head, int64_t positions, int64_t head_dim,
-                                   int64_t kv_dim) {
-    return {cache_type<Element>(), reinterpret_cast<const uint8_t*>(cache + kv_head * head_dim), positions, head_dim,
-            size_t(kv_dim) * sizeof(Element)};
+kernels::WeightMatrix rows_of_head(const Element* cache, int64_t kv_head, int64_t positions, const AttentionArgs& a) {
+    return {cache_type<Element>(), reinterpret_cast<const uint8_t*>(cache + kv_head * a.cache_rows * a.head_dim),
+            positions, a.head_dim, size_t(a.head_dim) * sizeof(Element)};
 }
 
 // From this many queries on, a head's scores and outputs are two matrix products through the
@@ -53,7 +52,7 @@ constexpr int64_t kBatchedQueries = 16;
 // of the kernels, the output the kernels' weighted sum of the value rows.
 template <typename Element>
 void attend_each(const AttentionArgs& a, const Element* k_cache, const Element* v_cache) {
-    const int64_t hd = a.head_dim, kv = a.n_kv_heads * hd, group = a.n_heads / a.n_kv_heads;
+    const int64_t hd = a.head_dim, group = a.n_heads / a.n_kv_heads;
     const float scale = 1.0f / std::sqrt(float(hd));
     const int64_t tasks = a.n * a.n_heads;
     const int64_t span = a.n_past + a.n;  // positions any query of this batch may see
@@ -64,9 +63,9 @@ void attend_each(const AttentionArgs& a, const Element* k_cache, const Element* 
             const int64_t visible = a.n_past + t + 1;  // causal: itself and everything before
             for (int64_t i = 0; i < hd; ++i) q[size_t(i)] = round_like(k_cache, a.q[t * a.q_stride + h * hd + i]);
             const int64_t kv_head = h / group;
-            kernels::matmul(rows_of_head(k_cache, kv_head, visible, hd, kv), q.data(), 1, scores.data());
+            kernels::matmul(rows_of_head(k_cache, kv_head, visible, a), q.data(), 1, scores.data());
             attention_weights(scores.data(), visible, visible, scale, v_cache);
-            kernels::weighted_row_sum(rows_of_head(v_cache, kv_head, visible, hd, kv), scores.data(),
+            kernels::weighted_row_sum(rows_of_head(v_cache, kv_head, visible, a), scores.data(),
                                       a.out + t * a.q_stride + h * hd);
         }
     };
@@ -86,12 +85,12 @@ struct BatchBuffers {
 };
 
 // Per head: scores (n x span) = Q_h K_h^T, a causal softmax per row, then out = P V_h, where
-// K_h is read in place from the cache (rows kv elements apart) and V_h is transposed once per
+// K_h is read in place from the cache and V_h is transposed once per
 // KV head, so both products are the kernels' batch products of stored-type weights. KV heads
 // run in parallel: one head's products are too small to split well over threads.
 template <typename Element>
 void attend_batched(const AttentionArgs& a, const Element* k_cache, const Element* v_cache) {
-    const int64_t hd = a.head_dim, kv = a.n_kv_heads * hd, group = a.n_heads / a.n_kv_heads;
+    const int64_t hd = a.head_dim, group = a.n_heads / a.n_kv_heads;
     const float scale = 1.0f / std::sqrt(float(hd));
     const int64_t span = a.n_past + a.n;
     auto run = [&](int64_t kv_head) {
@@ -100,10 +99,10 @@ void attend_batched(const AttentionArgs& a, const Element* k_cache, const Elemen
         s->scores.resize(size_t(a.n * span));
         s->out.resize(size_t(a.n * hd));
         s->v_transposed.resize(size_t(hd * span));
+        const Element* v_head = v_cache + kv_head * a.cache_rows * hd;
         for (int64_t p = 0; p < span; ++p)
-            for (int64_t i = 0; i < hd; ++i)
-                s->v_transposed[size_t(i * span + p)] = v_cache[p * kv + kv_head * hd + i];
-        const kernels::WeightMatrix keys = rows_of_head(k_cache, kv_head, span, hd, kv);
+            for (int64_t i = 0; i < hd; ++i) s->v_transposed[size_t(i * span + p)] = v_head[p * hd + i];
+        const kernels::WeightMatrix keys = rows_of_head(k_cache, kv_head, span, a);
         const kernels::WeightMatrix values{cache_type<Element>(),
                                            reinterpret_cast<const uint8_t*>(s->v_transposed.data()), hd, span,
                                            size_t(span) * sizeof(Element)};

@@ -12,13 +12,15 @@ struct AttentionArgs {
     int64_t n_heads;
     int64_t n_kv_heads;
     int64_t head_dim;
+    int64_t cache_rows;  // positions the cache has room for: the distance between its KV heads
     float* out;          // n rows of n_heads * head_dim, `q_stride` floats apart
     bool parallel;       // may use TBB (call inside the session's arena)
 };
 
 // Element: float, or uint16_t for an F16 cache (then the queries and the attention weights are
-// rounded to F16 before their products, as llama.cpp does). The cache holds positions
-// 0 .. n_past + n - 1, each n_kv_heads * head_dim elements.
+// rounded to F16 before their products, as llama.cpp does). The cache holds, for each KV head,
+// `cache_rows` rows of head_dim elements, of which positions 0 .. n_past + n - 1 are filled: a
+// head's keys are contiguous, so reading them streams instead of striding across the heads.
 template <typename Element>
 void attend(const AttentionArgs& args, const Element* k_cache, const Element* v_cache);
 

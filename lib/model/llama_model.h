@@ -107,7 +107,7 @@ private:
     ForwardHooks hooks_;
 
     KvCacheType kv_type_ = KvCacheType::F32;
-    std::vector<float> k_cache_, v_cache_;          // (n_layers, context, kv_dim) when F32
+    std::vector<float> k_cache_, v_cache_;          // (n_layers, n_kv_heads, context, head_dim) when F32
     std::vector<uint16_t> k_cache16_, v_cache16_;   // the same when F16
     std::vector<float> x_, xb_, q_, k_, v_, att_, tmp_;  // (n, ...) scratch
     std::vector<uint8_t> embedding_row_;

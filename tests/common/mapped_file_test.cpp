@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "common/error.h"
 #include "common/mapped_file.h"
 #include "support/shared_data.h"
@@ -77,4 +81,50 @@ TEST_CASE("a copy in memory holds the file's bytes, without the pages left out",
     MappedFile whole(path, Residency::Copied);
     REQUIRE(whole.is_copy());
     CHECK(std::memcmp(whole.data(), bytes.data(), bytes.size()) == 0);
+}
+
+namespace {
+
+// How many of the pages of [offset, offset + bytes) of the file at `path` the page cache holds.
+size_t pages_in_page_cache(const std::string& path, size_t offset, size_t bytes) {
+    MappedFile probe(path);
+    const size_t page = 4096;
+    std::vector<unsigned char> resident(bytes / page);
+    void* at = const_cast<uint8_t*>(probe.data() + offset);
+    if (::mincore(at, bytes, resident.data()) != 0) return SIZE_MAX;
+    size_t n = 0;
+    for (unsigned char r : resident) n += r & 1;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("read_ahead brings a range of a file into the page cache", "[common]") {
+    // A file on disk (the build tree), dropped from the page cache after writing.
+    const std::string path = temp_dir("mapped-file") + "/read-ahead.bin";
+    const size_t page = 4096, pages = 512;
+    {
+        std::string bytes(pages * page, 'x');
+        std::ofstream(path, std::ios::binary) << bytes;
+    }
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    ::fdatasync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+    if (pages_in_page_cache(path, 0, pages * page) > pages / 2) {
+        // A file system that keeps files in memory (tmpfs): nothing to bring in.
+        WARN("the page cache kept " << path << " after POSIX_FADV_DONTNEED; read_ahead not observable here");
+        return;
+    }
+    MappedFile file(path);
+    file.read_ahead({64 * page, 128 * page});
+    file.read_ahead({pages * page - 10, 1000});  // past the end: clipped, no error
+    size_t in_cache = 0;
+    for (int wait = 0; wait < 200 && in_cache < 128; ++wait) {  // the read is asynchronous
+        in_cache = pages_in_page_cache(path, 64 * page, 128 * page);
+        if (in_cache < 128) ::usleep(10000);
+    }
+    CHECK(in_cache == 128);
+    CHECK(pages_in_page_cache(path, 256 * page, 128 * page) < 128);  // only what was asked for
 }
