@@ -101,10 +101,11 @@ __m512 gather_scales(const uint8_t* blocks, Quads quads) {
 
 // gather_scales of a full group of 18-byte blocks (Q4_0, IQ4_NL) by vector instructions: a
 // 64-byte load at each quad's first block holds the quad's four scales (words 0, 9, 18, 27), and
-// two word permutes and a blend put lane p = 4m + k on block 4k + m. Only single-row tiles use
-// it: read one row at a time, 2048-column Q4_0 products streamed 22 -> 29 GB/s from memory on
-// one thread; with four rows interleaved, these line-crossing loads made 5632-column products
-// 25-45% slower from memory (though faster in cache).
+// two word permutes and a blend put lane p = 4m + k on block 4k + m. Single-row tiles use it:
+// read one row at a time, 2048-column Q4_0 products streamed 22 -> 29 GB/s from memory on one
+// thread. So do tiles of four short rows: 512-1024-column products ran 5-12% faster in cache and
+// 5-15% from memory. But with four long rows interleaved, these line-crossing loads made
+// 5632-column products 25-45% slower from memory (though faster in cache).
 __m512 permute_scales(const uint8_t* blocks) {
     constexpr int kStride = 18;
     alignas(64) static constexpr uint16_t kIndex[32] = {0,  32, 0,  32, 9,  41, 9,  41, 18, 50, 18,
@@ -225,6 +226,9 @@ struct GroupKernel {
     static void run(const GemmArgs& g, int64_t r0, int64_t t0) {
         constexpr int kGroupBytes = 16 * W::kBlockBytes;
         const size_t prefetch = prefetch_offset(g.w_stride, R);
+        // Rows under 1 KiB (the 110M shape's 768 columns) are bound by instructions more than
+        // by memory, so even their four-row tiles take the permuted scales (see permute_scales).
+        const bool short_rows = g.w_stride < kSingleRowTileMin;
         const int64_t nb = g.n / 32;
         const Q8Group16* a[T];
         for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const Q8Group16*>(g.act + size_t(t0 + t) * g.act_stride);
@@ -273,8 +277,8 @@ struct GroupKernel {
                 if constexpr (decltype(packed)::value)
                     dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(
                         packed_row + PackedGroup<W>::scales(gi, (nb + 15) / 16))));
-                else if constexpr (R == 1 && W::kBlockBytes == 18 && decltype(quads_read)::value == 4)
-                    dw = permute_scales(blocks);
+                else if constexpr (W::kBlockBytes == 18 && decltype(quads_read)::value == 4)
+                    dw = R == 1 || short_rows ? permute_scales(blocks) : gather_scales<W::kBlockBytes>(blocks, quads_read);
                 else
                     dw = gather_scales<W::kBlockBytes>(blocks, quads_read);
                 for (int t = 0; t < T; ++t) {
