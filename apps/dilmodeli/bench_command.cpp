@@ -14,6 +14,7 @@ void add_bench_command(CLI::App& root, Action& action) {
         std::string model = kDefaultModelPath;
         model::BenchmarkOptions bench;
         std::vector<int> threads = {1};
+        std::string kv_type = "f16";
         bool json = false;
         ResidencyFlags residency;
     };
@@ -22,14 +23,18 @@ void add_bench_command(CLI::App& root, Action& action) {
     cmd->add_option("-m,--model", o->model, "GGUF model file")->capture_default_str();
     cmd->add_option("-p,--n-prompt", o->bench.n_prompt, "Prompt tokens processed in one batch")->capture_default_str();
     cmd->add_option("-n,--n-gen", o->bench.n_gen, "Tokens generated one at a time")->capture_default_str();
+    cmd->add_option("-d,--n-depth", o->bench.n_depth, "Tokens of context in the cache (untimed) before each measurement")
+        ->capture_default_str();
     cmd->add_option("-r,--repetitions", o->bench.repetitions, "Timed repetitions (medians reported)")->capture_default_str();
     cmd->add_option("-t,--threads", o->threads, "Thread counts to measure, e.g. -t 1,2")->delimiter(',');
+    cmd->add_option("--kv-type", o->kv_type, "KV cache element type: f32 or f16")->capture_default_str();
     add_residency_flags(cmd, o->residency);
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &action] {
         action = [o] {
             for (int t : o->threads)
                 if (t < 1) throw usage_error("--threads values must be at least 1");
+            o->bench.kv_type = model::parse_kv_cache_type(o->kv_type);
             auto model = model::LlamaModel::load(o->model, o->residency.residency());
             nlohmann::json runs = nlohmann::json::array();
             for (int t : o->threads) {
@@ -43,9 +48,13 @@ void add_bench_command(CLI::App& root, Action& action) {
                                 {"tg_weight_gb_per_s", r.gen_median * double(r.weight_bytes_per_token) / 1e9}});
                 if (!o->json) {
                     char line[256];
-                    std::snprintf(line, sizeof line, "threads %d: pp%lld %.1f tok/s, tg%lld %.1f tok/s", t,
-                                  static_cast<long long>(o->bench.n_prompt), r.prompt_median,
-                                  static_cast<long long>(o->bench.n_gen), r.gen_median);
+                    // llama-bench's names: "pp128 @ d512" for a prompt after 512 tokens of context.
+                    char depth[32] = "";
+                    if (o->bench.n_depth > 0)
+                        std::snprintf(depth, sizeof depth, " @ d%lld", static_cast<long long>(o->bench.n_depth));
+                    std::snprintf(line, sizeof line, "threads %d: pp%lld%s %.1f tok/s, tg%lld%s %.1f tok/s", t,
+                                  static_cast<long long>(o->bench.n_prompt), depth, r.prompt_median,
+                                  static_cast<long long>(o->bench.n_gen), depth, r.gen_median);
                     print_line(line);
                 }
             }
@@ -56,7 +65,9 @@ void add_bench_command(CLI::App& root, Action& action) {
                                     {"weight_bytes_per_token", model->weight_bytes_per_token()},
                                     {"n_prompt", o->bench.n_prompt},
                                     {"n_gen", o->bench.n_gen},
+                                    {"n_depth", o->bench.n_depth},
                                     {"repetitions", o->bench.repetitions},
+                                    {"kv_type", o->bench.kv_type == model::KvCacheType::F16 ? "f16" : "f32"},
                                     {"peak_rss_mib", peak_rss},
                                     {"mmap", !model->file().is_copy()},
                                     {"runs", runs}};

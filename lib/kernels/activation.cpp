@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "kernels/kernel_table.h"
+#include "quant/half.h"
 
 namespace dilmodeli::kernels {
 
@@ -27,11 +28,20 @@ void softmax_scalar(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+void round_to_half_scalar(float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] = quant::fp16_to_fp32(quant::fp32_to_fp16(x[i]));
+}
+
 }  // namespace detail
 
 void silu_multiply(float* gate, const float* up, int64_t n) {
     const detail::SiluMultiplyFn f = detail::active_table().silu_multiply;
     (f ? f : detail::silu_multiply_scalar)(gate, up, n);
+}
+
+void round_to_half(float* x, int64_t n) {
+    const detail::RoundToHalfFn f = detail::active_table().round_to_half;
+    (f ? f : detail::round_to_half_scalar)(x, n);
 }
 
 void softmax(float* x, int64_t n) {

@@ -12,4 +12,9 @@ void silu_multiply(float* gate, const float* up, int64_t n);
 // The same exp as silu_multiply; sums in float lanes, whose order depends on the instruction set.
 void softmax(float* x, int64_t n);
 
+// x[i] = x[i] rounded to half precision (nearest, ties to even) and back to float, for i < n:
+// what a value loses when stored in an F16 cache. Every instruction set gives the same bits
+// (NaN payloads aside).
+void round_to_half(float* x, int64_t n);
+
 }  // namespace dilmodeli::kernels

@@ -117,9 +117,23 @@ struct Kernels {
     }
 };
 
+void round_to_half(float* x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(x + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    if (i < n) {
+        const auto m = __mmask16((1u << (n - i)) - 1u);
+        const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        _mm512_mask_storeu_ps(x + i, m, _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)));
+    }
+}
+
 }  // namespace
 
-void register_avx512_float(IsaTable& t) { register_float_kernels<Batch, Kernels, F32, F16, BF16>(t); }
+void register_avx512_float(IsaTable& t) {
+    register_float_kernels<Batch, Kernels, F32, F16, BF16>(t);
+    t.round_to_half = round_to_half;
+}
 
 }  // namespace dilmodeli::kernels::detail
 

@@ -85,12 +85,15 @@ constexpr int kTypeSlots = 40;  // > every quant::TypeId value
 using SiluMultiplyFn = void (*)(float* gate, const float* up, int64_t n);
 // x[i] = exp(x[i] - max) / sum over i < n, n >= 1.
 using SoftmaxFn = void (*)(float* x, int64_t n);
+// x[i] = x[i] rounded to the nearest half (ties to even) and widened back, i < n.
+using RoundToHalfFn = void (*)(float* x, int64_t n);
 
 struct IsaTable {
     const char* name = "";
     TypeKernel types[kTypeSlots];
     SiluMultiplyFn silu_multiply = nullptr;  // null: the scalar one
     SoftmaxFn softmax = nullptr;             // null: the scalar one
+    RoundToHalfFn round_to_half = nullptr;   // null: the scalar one
 };
 
 // ---- Activation layouts -------------------------------------------------------------------
@@ -144,6 +147,7 @@ void register_neon(IsaTable& table);
 // The scalar activations (activation.cpp), the fallbacks of every table.
 void silu_multiply_scalar(float* gate, const float* up, int64_t n);
 void softmax_scalar(float* x, int64_t n);
+void round_to_half_scalar(float* x, int64_t n);
 
 // Baseline activation quantizers (any instruction set may use them).
 size_t q8_block32_bytes(int64_t n);

@@ -9,17 +9,17 @@
 #include <vector>
 
 #include "common/thread_scratch.h"
+#include "kernels/activation.h"
 #include "kernels/matmul.h"
 #include "model/ops.h"
-#include "quant/half.h"
 
 namespace dilmodeli::model {
 namespace {
 
 // With an F16 cache, llama.cpp rounds the query and the attention weights to F16 before the
 // two products; doing the same keeps logits within rounding of its results.
-inline float round_like(const float*, float x) { return x; }
-inline float round_like(const uint16_t*, float x) { return quant::fp16_to_fp32(quant::fp32_to_fp16(x)); }
+inline void round_like(const float*, float*, int64_t) {}
+inline void round_like(const uint16_t*, float* x, int64_t n) { kernels::round_to_half(x, n); }
 
 // Turns a row of raw scores into attention weights: scaled, a softmax over the `visible`
 // positions, rounded like the cache (as llama.cpp feeds them to its product with V), and zero
@@ -28,7 +28,7 @@ template <typename Element>
 void attention_weights(float* row, int64_t visible, int64_t span, float scale, const Element* cache_tag) {
     for (int64_t p = 0; p < visible; ++p) row[p] *= scale;
     softmax(row, visible);
-    for (int64_t p = 0; p < visible; ++p) row[p] = round_like(cache_tag, row[p]);
+    round_like(cache_tag, row, visible);
     std::fill(row + visible, row + span, 0.0f);
 }
 
@@ -48,29 +48,35 @@ kernels::WeightMatrix rows_of_head(const Element* cache, int64_t kv_head, int64_
 // kernels (their batch path); below it, one query at a time (generation, short prompts).
 constexpr int64_t kBatchedQueries = 16;
 
-// One query at a time, in parallel over (query, head): the scores are a matrix-vector product
-// of the kernels, the output the kernels' weighted sum of the value rows.
+// One query at a time, in parallel over (query, KV head): the query heads that share a KV head
+// (grouped-query attention) are scored together, so their keys are read once, as one product of
+// the kernels with a token per query head; each head's output is the kernels' weighted sum of
+// the value rows. Up to 8 heads a group, every score has the bits of a one-head product.
 template <typename Element>
 void attend_each(const AttentionArgs& a, const Element* k_cache, const Element* v_cache) {
     const int64_t hd = a.head_dim, group = a.n_heads / a.n_kv_heads;
     const float scale = 1.0f / std::sqrt(float(hd));
-    const int64_t tasks = a.n * a.n_heads;
+    const int64_t tasks = a.n * a.n_kv_heads;
     const int64_t span = a.n_past + a.n;  // positions any query of this batch may see
     auto run = [&](int64_t begin, int64_t end) {
-        std::vector<float> scores(static_cast<size_t>(span)), q(static_cast<size_t>(hd));
+        std::vector<float> scores(static_cast<size_t>(group * span)), q(static_cast<size_t>(group * hd));
         for (int64_t task = begin; task < end; ++task) {
-            const int64_t t = task / a.n_heads, h = task % a.n_heads;
+            const int64_t t = task / a.n_kv_heads, kv_head = task % a.n_kv_heads;
             const int64_t visible = a.n_past + t + 1;  // causal: itself and everything before
-            for (int64_t i = 0; i < hd; ++i) q[size_t(i)] = round_like(k_cache, a.q[t * a.q_stride + h * hd + i]);
-            const int64_t kv_head = h / group;
-            kernels::matmul(rows_of_head(k_cache, kv_head, visible, a), q.data(), 1, scores.data());
-            attention_weights(scores.data(), visible, visible, scale, v_cache);
-            kernels::weighted_row_sum(rows_of_head(v_cache, kv_head, visible, a), scores.data(),
-                                      a.out + t * a.q_stride + h * hd);
+            const float* queries = a.q + t * a.q_stride + kv_head * group * hd;
+            std::copy_n(queries, group * hd, q.data());
+            round_like(k_cache, q.data(), group * hd);
+            kernels::matmul(rows_of_head(k_cache, kv_head, visible, a), q.data(), group, scores.data());
+            const kernels::WeightMatrix values = rows_of_head(v_cache, kv_head, visible, a);
+            for (int64_t g = 0; g < group; ++g) {
+                float* weights = &scores[size_t(g * visible)];
+                attention_weights(weights, visible, visible, scale, v_cache);
+                kernels::weighted_row_sum(values, weights, a.out + t * a.q_stride + (kv_head * group + g) * hd);
+            }
         }
     };
     // Small problems (a tiny model, one token) are cheaper without task overhead.
-    if (tasks * span * hd < (1 << 15) || !a.parallel) {
+    if (tasks * group * span * hd < (1 << 15) || !a.parallel) {
         run(0, tasks);
     } else {
         tbb::parallel_for(tbb::blocked_range<int64_t>(0, tasks),
@@ -108,8 +114,8 @@ void attend_batched(const AttentionArgs& a, const Element* k_cache, const Elemen
                                            size_t(span) * sizeof(Element)};
         for (int64_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
             for (int64_t t = 0; t < a.n; ++t)
-                for (int64_t i = 0; i < hd; ++i)
-                    s->q[size_t(t * hd + i)] = round_like(k_cache, a.q[t * a.q_stride + h * hd + i]);
+                std::copy_n(a.q + t * a.q_stride + h * hd, hd, &s->q[size_t(t * hd)]);
+            round_like(k_cache, s->q.data(), a.n * hd);
             kernels::matmul(keys, s->q.data(), a.n, s->scores.data());
             for (int64_t t = 0; t < a.n; ++t)
                 attention_weights(&s->scores[size_t(t * span)], a.n_past + t + 1, span, scale, v_cache);

@@ -1,19 +1,22 @@
 #pragma once
 // llama-bench's two measurements, so figures compare: prompt processing (n_prompt tokens in one
-// batch from an empty cache) and generation (n_gen tokens one at a time), over repetitions.
+// batch) and generation (n_gen tokens one at a time), over repetitions, each from an empty cache
+// or, like llama-bench's -d, after n_depth tokens of context.
 #include <cstdint>
 #include <vector>
 
-namespace dilmodeli::model {
+#include "model/llama_model.h"
 
-class LlamaModel;
+namespace dilmodeli::model {
 
 struct BenchmarkOptions {
     int64_t n_prompt = 128;
     int64_t n_gen = 64;
+    int64_t n_depth = 0;  // tokens already in the cache (untimed) before each measurement
     int repetitions = 5;
     int threads = 1;
     uint64_t seed = 1;  // for the random token ids fed to the model
+    KvCacheType kv_type = KvCacheType::F16;  // llama-bench's default
 };
 
 struct BenchmarkResult {

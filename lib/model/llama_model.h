@@ -64,7 +64,9 @@ KvCacheType parse_kv_cache_type(const std::string& name);
 
 struct SessionOptions {
     int64_t context = 0;   // KV cache length; 0: the model's trained context
-    KvCacheType kv_type = KvCacheType::F32;  // F16 halves the cache, as llama.cpp stores it
+    // F16, as llama.cpp stores it: half the memory, and generation at long contexts reads half
+    // the bytes (110M shape after 128-192 tokens: 400 against 750-820 us of attention a token).
+    KvCacheType kv_type = KvCacheType::F16;
     int threads = 0;       // 0: physical cores
     int64_t max_batch = 512;  // tokens per forward step in prompt processing
 };

@@ -17,7 +17,7 @@ struct ProfileOptions {
     int64_t n_gen = 32;        // tokens generated one at a time
     int threads = 0;           // 0: physical cores
     int64_t batch = 512;       // prompt tokens per forward step
-    std::string kv_type = "f32";
+    std::string kv_type = "f16";
     uint64_t seed = 42;        // sampler
     bool thread_scaling = true;  // also time 1 thread when threads > 1
     Residency residency = Residency::Auto;  // how the model file is held, as `run` holds it

@@ -79,6 +79,20 @@ TEST_CASE("run and eval give the same tokens and perplexity mapped, copied and b
     REQUIRE(b2.exit_code == 0);
     CHECK(json::parse(b1.out)["mmap"] == true);
     CHECK(json::parse(b2.out)["mmap"] == false);
+    // ... and which KV cache it timed: F16 unless asked, as llama-bench does.
+    CHECK(json::parse(b1.out)["kv_type"] == "f16");
+    CliResult b3 = run_cli(bench + " --kv-type F32"), bad = run_cli(bench + " --kv-type q8");
+    REQUIRE(b3.exit_code == 0);
+    CHECK(json::parse(b3.out)["kv_type"] == "f32");
+    CHECK(bad.exit_code == 1);
+    CHECK(bad.err.find("--kv-type 'q8' is not f32 or f16") != std::string::npos);
+    // -d: the measurements start after that many tokens of context, named as llama-bench does.
+    CliResult deep = run_cli("bench -m " + quoted(shared_path(model)) + " -p 8 -n 4 -r 1 -d 300");
+    REQUIRE(deep.exit_code == 0);
+    CHECK(deep.out.find("pp8 @ d300") != std::string::npos);
+    CHECK(deep.out.find("tg4 @ d300") != std::string::npos);
+    CHECK(json::parse(run_cli(bench + " -d 300").out)["n_depth"] == 300);
+    CHECK(run_cli(bench + " -d -1").exit_code == 1);
 }
 
 TEST_CASE("eval --json reports llama-perplexity's figure", "[cli]") {

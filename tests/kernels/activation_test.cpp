@@ -3,11 +3,13 @@
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "kernels/activation.h"
 #include "kernels/matmul.h"
+#include "quant/half.h"
 
 using namespace dilmodeli;
 
@@ -67,6 +69,36 @@ TEST_CASE("softmax matches double precision on every instruction set", "[kernels
                 total += x[i];
             }
             CHECK(std::fabs(total - 1.0) < 1e-5);
+        }
+    }
+    kernels::force_isa(before);
+}
+
+TEST_CASE("round_to_half gives the scalar conversion's bits on every instruction set", "[kernels]") {
+    // Random values over the half range and beyond, plus the edges: ties, subnormals, the
+    // overflow threshold (65520 rounds to inf, just below it to 65504), signed zeros, infinities.
+    std::mt19937 rng(29);
+    std::uniform_real_distribution<float> exponent(-30.0f, 17.0f);
+    std::vector<float> values;
+    for (int i = 0; i < 3000; ++i) values.push_back((i % 2 ? -1.0f : 1.0f) * std::exp2(exponent(rng)));
+    for (float v : {0.0f, -0.0f, 1.0f + 1.0f / 2048.0f, 1.0f + 3.0f / 2048.0f, 65504.0f, 65519.99f, 65520.0f,
+                    -65520.0f, 5.9604645e-8f, 2.9802322e-8f, 2.98024e-8f, 6.1035156e-5f, 6.1e-5f, 1e-10f,
+                    INFINITY, -INFINITY})
+        values.push_back(v);
+    std::vector<float> want = values;
+    for (float& v : want) v = quant::fp16_to_fp32(quant::fp32_to_fp16_scalar(v));
+    const std::string before = kernels::active_isa();
+    for (const auto& isa : kernels::available_isas()) {
+        kernels::force_isa(isa);
+        for (size_t n : {size_t(1), size_t(7), size_t(16), size_t(37), values.size()}) {
+            std::vector<float> x(values.end() - long(n), values.end());  // the edges are at the end
+            kernels::round_to_half(x.data(), int64_t(n));
+            for (size_t i = 0; i < n; ++i) {
+                const float expected = want[values.size() - n + i];
+                INFO(isa << " n " << n << " value " << values[values.size() - n + i] << " got " << x[i] << " want "
+                          << expected);
+                REQUIRE(std::memcmp(&x[i], &expected, sizeof(float)) == 0);
+            }
         }
     }
     kernels::force_isa(before);

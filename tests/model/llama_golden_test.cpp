@@ -31,9 +31,11 @@ Loaded load(const std::string& relative) {
     return l;
 }
 
-std::string greedy(Loaded& l, const std::string& prompt, int n_predict, int threads) {
+std::string greedy(Loaded& l, const std::string& prompt, int n_predict, int threads,
+                   model::KvCacheType kv_type = model::KvCacheType::F16) {
     model::SessionOptions so;
     so.threads = threads;
+    so.kv_type = kv_type;
     model::Session session(*l.model, so);
     model::GenerationOptions go;
     go.n_predict = n_predict;
@@ -100,6 +102,7 @@ TEST_CASE("greedy continuations of the F32 models equal llama.cpp's", "[model][g
             INFO(file << " prompt: " << g.prompt);
             CHECK(greedy(l, g.prompt, g.n_predict, 1) == g.continuation);
             CHECK(greedy(l, g.prompt, g.n_predict, 2) == g.continuation);
+            CHECK(greedy(l, g.prompt, g.n_predict, 1, model::KvCacheType::F32) == g.continuation);
         }
     }
 }

@@ -20,6 +20,8 @@ namespace {
 std::vector<float> all_logits(model::LlamaModel& m, const std::vector<int32_t>& tokens) {
     model::SessionOptions so;
     so.context = 64;
+    // An F32 cache: F16 rounding of K and V would amplify the expert sums' last-bit differences.
+    so.kv_type = model::KvCacheType::F32;
     so.threads = 2;
     model::Session session(m, so);
     session.decode(tokens.data(), int64_t(tokens.size()), true);

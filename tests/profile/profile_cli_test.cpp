@@ -180,7 +180,8 @@ TEST_CASE("profile: weight bytes per op match the model's tensors", "[profile]")
     const uint64_t kv_dim = uint64_t(file->get_int("llama.embedding_length") /
                                      file->get_int("llama.attention.head_count") *
                                      file->get_int("llama.attention.head_count_kv"));
-    const uint64_t per_position = uint64_t(file->get_int("llama.block_count")) * 2 * kv_dim * 4;  // f32 cache
+    REQUIRE(j["run"]["kv_type"] == "f16");  // the default, as llama.cpp's
+    const uint64_t per_position = uint64_t(file->get_int("llama.block_count")) * 2 * kv_dim * 2;
     const uint64_t positions = n_prompt * n_gen + n_gen * (n_gen + 1) / 2;
     CHECK(j["per_token"]["kv_bytes"].get<uint64_t>() == per_position * positions / n_gen);
     CHECK(j["roofline"]["bytes_per_token"] == j["per_token"]["total_bytes"]);
