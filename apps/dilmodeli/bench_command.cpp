@@ -14,7 +14,7 @@ void add_bench_command(CLI::App& root, Action& action) {
         std::string model = kDefaultModelPath;
         model::BenchmarkOptions bench;
         std::vector<int> threads = {1};
-        std::string kv_type = "f16";
+        std::string kv_type = model::kv_cache_type_name(model::BenchmarkOptions{}.kv_type);
         bool json = false;
         ResidencyFlags residency;
     };
@@ -67,7 +67,7 @@ void add_bench_command(CLI::App& root, Action& action) {
                                     {"n_gen", o->bench.n_gen},
                                     {"n_depth", o->bench.n_depth},
                                     {"repetitions", o->bench.repetitions},
-                                    {"kv_type", o->bench.kv_type == model::KvCacheType::F16 ? "f16" : "f32"},
+                                    {"kv_type", model::kv_cache_type_name(o->bench.kv_type)},
                                     {"peak_rss_mib", peak_rss},
                                     {"mmap", !model->file().is_copy()},
                                     {"runs", runs}};

@@ -23,7 +23,7 @@ void add_eval_command(CLI::App& root, Action& action) {
         int threads = 0;
         bool json = false;
         ResidencyFlags residency;
-        std::string kv_type = "f16";
+        std::string kv_type = model::kv_cache_type_name(model::SessionOptions{}.kv_type);
         std::string router = "topk";
     };
     auto o = std::make_shared<Options>();

@@ -16,7 +16,7 @@ struct BenchmarkOptions {
     int repetitions = 5;
     int threads = 1;
     uint64_t seed = 1;  // for the random token ids fed to the model
-    KvCacheType kv_type = KvCacheType::F16;  // llama-bench's default
+    KvCacheType kv_type = SessionOptions{}.kv_type;  // F16, as llama-bench's default
 };
 
 struct BenchmarkResult {

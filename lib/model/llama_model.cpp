@@ -18,6 +18,8 @@ KvCacheType parse_kv_cache_type(const std::string& name) {
     throw usage_error("--kv-type '" + name + "' is not f32 or f16");
 }
 
+const char* kv_cache_type_name(KvCacheType type) { return type == KvCacheType::F16 ? "f16" : "f32"; }
+
 std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path, Residency residency) {
     std::unique_ptr<LlamaModel> m(new LlamaModel());
     m->file_ = gguf::GgufFile::open(path);

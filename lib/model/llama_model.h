@@ -61,6 +61,8 @@ private:
 enum class KvCacheType { F32, F16 };
 // "f32" or "f16" (any case); Error(Usage) otherwise.
 KvCacheType parse_kv_cache_type(const std::string& name);
+// "f32" or "f16": the name parse_kv_cache_type reads, and the flags' default.
+const char* kv_cache_type_name(KvCacheType type);
 
 struct SessionOptions {
     int64_t context = 0;   // KV cache length; 0: the model's trained context

@@ -215,7 +215,7 @@ ProfileReport run_profile(const ProfileOptions& o) {
     r.threads = o.threads > 0 ? o.threads : physical_core_count();
     r.batch = o.batch;
     const model::KvCacheType kv_type = model::parse_kv_cache_type(o.kv_type);
-    r.kv_type = kv_type == model::KvCacheType::F16 ? "f16" : "f32";
+    r.kv_type = model::kv_cache_type_name(kv_type);
     const int kv_element_bytes = kv_type == model::KvCacheType::F16 ? 2 : 4;
 
     const std::vector<int32_t> prompt = prompt_tokens(*model, o, r.prompt_source);

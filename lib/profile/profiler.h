@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/mapped_file.h"
+#include "model/llama_model.h"
 #include "profile/bandwidth_probe.h"
 #include "profile/profile_report.h"
 
@@ -17,7 +18,7 @@ struct ProfileOptions {
     int64_t n_gen = 32;        // tokens generated one at a time
     int threads = 0;           // 0: physical cores
     int64_t batch = 512;       // prompt tokens per forward step
-    std::string kv_type = "f16";
+    std::string kv_type = model::kv_cache_type_name(model::SessionOptions{}.kv_type);
     uint64_t seed = 42;        // sampler
     bool thread_scaling = true;  // also time 1 thread when threads > 1
     Residency residency = Residency::Auto;  // how the model file is held, as `run` holds it
