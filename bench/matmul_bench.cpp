@@ -10,7 +10,6 @@
 #include <tbb/global_control.h>
 #include <tbb/task_arena.h>
 
-#include <sys/mman.h>
 #include <time.h>
 
 #include <algorithm>
@@ -23,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/huge_page_region.h"
 #include "kernels/matmul.h"
 #include "quant/quant_type.h"
 
@@ -56,31 +56,11 @@ double thread_cpu_seconds() {
     return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
-// Weights live where the model's do when `run` copies a file into memory: 2 MiB-aligned
-// anonymous memory advised into transparent huge pages (4 KiB pages stream measurably slower).
-struct HugeBuffer {
-    uint8_t* data = nullptr;
-    size_t size = 0;
-    HugeBuffer() = default;
-    HugeBuffer(const HugeBuffer&) = delete;
-    HugeBuffer& operator=(const HugeBuffer&) = delete;
-    HugeBuffer(HugeBuffer&& other) noexcept : data(other.data), size(other.size) { other.data = nullptr; }
-    ~HugeBuffer() {
-        if (data) ::munmap(data, size);
-    }
-    void allocate(size_t bytes) {
-        constexpr size_t kHuge = size_t(2) << 20;
-        size = (bytes + kHuge - 1) / kHuge * kHuge;
-        void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) throw std::bad_alloc();
-        ::madvise(p, size, MADV_HUGEPAGE);
-        data = static_cast<uint8_t*>(p);
-    }
-};
-
-// `copies` copies of a rows x cols matrix, built from 64 distinct quantized rows.
+// `copies` copies of a rows x cols matrix, built from 64 distinct quantized rows. They live where
+// the model's weights do when `run` copies a file into memory (a HugePageRegion): 4 KiB pages
+// stream measurably slower.
 struct Pool {
-    HugeBuffer bytes;
+    HugePageRegion bytes;
     std::vector<kernels::WeightMatrix> matrices;
 };
 
@@ -98,13 +78,13 @@ Pool make_pool(const quant::TypeInfo& info, int64_t rows, int64_t cols, size_t p
     const size_t matrix_bytes = row_bytes * size_t(rows);
     const size_t copies = std::max<size_t>(2, pool_bytes / matrix_bytes);
     Pool pool;
-    pool.bytes.allocate(matrix_bytes * copies);
+    pool.bytes = HugePageRegion(matrix_bytes * copies);
     for (size_t c = 0; c < copies; ++c)
         for (int64_t r = 0; r < rows; ++r)
-            std::memcpy(pool.bytes.data + c * matrix_bytes + size_t(r) * row_bytes,
+            std::memcpy(pool.bytes.data() + c * matrix_bytes + size_t(r) * row_bytes,
                         base.data() + size_t(r % distinct) * row_bytes, row_bytes);
     for (size_t c = 0; c < copies; ++c)
-        pool.matrices.push_back({info.id, pool.bytes.data + c * matrix_bytes, rows, cols, row_bytes});
+        pool.matrices.push_back({info.id, pool.bytes.data() + c * matrix_bytes, rows, cols, row_bytes});
     return pool;
 }
 

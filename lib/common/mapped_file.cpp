@@ -11,6 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <system_error>
+#include <utility>
+
 #include "common/error.h"
 
 namespace dilmodeli {
@@ -31,7 +34,6 @@ void pread_all(int fd, uint64_t offset, size_t n, uint8_t* dst, const std::strin
 }
 
 constexpr size_t kPage = 4096;
-constexpr size_t kHugePage = size_t(2) << 20;
 
 // The first line of `path`, or "" if it cannot be read.
 std::string first_line(const char* path) {
@@ -138,39 +140,34 @@ MappedFile::MappedFile(const std::string& path, Residency residency) : path_(pat
 
 void MappedFile::copy_into_memory(const std::vector<ByteRange>& left_out) {
     if (!owns_mapping_ || fd_ < 0 || is_copy_) throw usage_error(path_ + ": only a mapped file can be copied");
-    // 2 MiB-aligned, so that the kernel may back it with huge pages.
-    const size_t rounded = (size_ + kHugePage - 1) / kHugePage * kHugePage;
-    const size_t bytes = rounded + kHugePage;
-    void* mapping = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mapping == MAP_FAILED)
-        throw io_error(path_, "cannot allocate " + std::to_string(size_) + " bytes: " + std::strerror(errno));
-    auto* data = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(mapping) + kHugePage - 1) / kHugePage * kHugePage);
-    ::madvise(data, rounded, MADV_HUGEPAGE);  // advice only: ignored where huge pages are off
-    const std::vector<ByteRange> pieces = copied_pieces(size_, left_out);
+    HugePageRegion copy;
     try {
-        // Reads of 32 MiB in parallel: copying from the page cache and faulting in fresh pages
-        // both scale with threads.
-        constexpr uint64_t kChunk = uint64_t(32) << 20;
-        std::vector<ByteRange> chunks;
-        for (const ByteRange& p : pieces)
-            for (uint64_t at = p.offset; at < p.offset + p.size; at += kChunk)
-                chunks.push_back({at, std::min(kChunk, p.offset + p.size - at)});
-        tbb::parallel_for(size_t(0), chunks.size(), [&](size_t i) {
-            pread_all(fd_, chunks[i].offset, size_t(chunks[i].size), data + chunks[i].offset, path_);
-        });
-    } catch (...) {
-        ::munmap(mapping, bytes);
-        throw;
+        copy = HugePageRegion(size_);
+    } catch (const std::system_error& e) {
+        throw io_error(path_, "cannot allocate " + std::to_string(size_) + " bytes: " + e.code().message());
     }
-    ::mprotect(data, rounded, PROT_READ);
+    uint8_t* data = copy.data();
+    const std::vector<ByteRange> pieces = copied_pieces(size_, left_out);
+    // Reads of 32 MiB in parallel: copying from the page cache and faulting in fresh pages both
+    // scale with threads. If one throws, `copy` is unmapped and the file mapping stays.
+    constexpr uint64_t kChunk = uint64_t(32) << 20;
+    std::vector<ByteRange> chunks;
+    for (const ByteRange& p : pieces)
+        for (uint64_t at = p.offset; at < p.offset + p.size; at += kChunk)
+            chunks.push_back({at, std::min(kChunk, p.offset + p.size - at)});
+    tbb::parallel_for(size_t(0), chunks.size(), [&](size_t i) {
+        pread_all(fd_, chunks[i].offset, size_t(chunks[i].size), data + chunks[i].offset, path_);
+    });
+    ::mprotect(data, copy.size(), PROT_READ);
     uint64_t end_of_previous = 0;
     for (const ByteRange& p : pieces) {
         if (p.offset > end_of_previous) ::mprotect(data + end_of_previous, p.offset - end_of_previous, PROT_NONE);
         end_of_previous = p.offset + p.size;
     }
     ::munmap(mapping_, mapping_bytes_);
-    mapping_ = mapping;
-    mapping_bytes_ = bytes;
+    mapping_ = nullptr;
+    mapping_bytes_ = 0;
+    copy_ = std::move(copy);
     data_ = data;
     is_copy_ = true;
 }
@@ -185,7 +182,7 @@ std::unique_ptr<MappedFile> MappedFile::view(const uint8_t* data, size_t size, c
 }
 
 MappedFile::~MappedFile() {
-    if (owns_mapping_) ::munmap(mapping_, mapping_bytes_);
+    if (owns_mapping_ && mapping_) ::munmap(mapping_, mapping_bytes_);
     if (fd_ >= 0) ::close(fd_);
 }
 

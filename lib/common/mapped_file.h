@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/huge_page_region.h"
+
 namespace dilmodeli {
 
 // How a file's bytes are made resident. Mapped shares the kernel's page cache. Copied reads the
@@ -64,8 +66,9 @@ private:
     std::string path_;
     bool owns_mapping_ = false;
     bool is_copy_ = false;
-    void* mapping_ = nullptr;  // what to unmap (copies are aligned inside theirs)
+    void* mapping_ = nullptr;  // the file's mapping; null once copied
     size_t mapping_bytes_ = 0;
+    HugePageRegion copy_;
     int fd_ = -1;  // open for read(), except in views
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
