@@ -125,21 +125,19 @@ MappedFile::MappedFile(const std::string& path, Residency residency) : path_(pat
     ::madvise(addr, size_, MADV_HUGEPAGE);
     data_ = static_cast<const uint8_t*>(addr);
     mapping_ = addr;
-    mapping_bytes_ = size_;
-    owns_mapping_ = true;
     fd_ = fd;
     if (resolve_residency(residency, size_) != Residency::Copied) return;
     try {
         copy_into_memory();
     } catch (...) {  // no destructor runs for a constructor that throws
-        ::munmap(mapping_, mapping_bytes_);
+        ::munmap(mapping_, size_);
         ::close(fd_);
         throw;
     }
 }
 
 void MappedFile::copy_into_memory(const std::vector<ByteRange>& left_out) {
-    if (!owns_mapping_ || fd_ < 0 || is_copy_) throw usage_error(path_ + ": only a mapped file can be copied");
+    if (mapping_ == nullptr || fd_ < 0) throw usage_error(path_ + ": only a mapped file can be copied");
     HugePageRegion copy;
     try {
         copy = HugePageRegion(size_);
@@ -164,12 +162,10 @@ void MappedFile::copy_into_memory(const std::vector<ByteRange>& left_out) {
         if (p.offset > end_of_previous) ::mprotect(data + end_of_previous, p.offset - end_of_previous, PROT_NONE);
         end_of_previous = p.offset + p.size;
     }
-    ::munmap(mapping_, mapping_bytes_);
+    ::munmap(mapping_, size_);
     mapping_ = nullptr;
-    mapping_bytes_ = 0;
     copy_ = std::move(copy);
     data_ = data;
-    is_copy_ = true;
 }
 
 std::unique_ptr<MappedFile> MappedFile::view(const uint8_t* data, size_t size, const std::string& name) {
@@ -182,7 +178,7 @@ std::unique_ptr<MappedFile> MappedFile::view(const uint8_t* data, size_t size, c
 }
 
 MappedFile::~MappedFile() {
-    if (owns_mapping_ && mapping_) ::munmap(mapping_, mapping_bytes_);
+    if (mapping_) ::munmap(mapping_, size_);
     if (fd_ >= 0) ::close(fd_);
 }
 

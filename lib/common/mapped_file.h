@@ -42,7 +42,7 @@ public:
     // of seeing zeros; read() still gives their bytes. For a table only read a row at a time.
     // Throws Error(Io) if the file cannot be read; the mapping then stays as it was.
     void copy_into_memory(const std::vector<ByteRange>& left_out = {});
-    bool is_copy() const { return is_copy_; }
+    bool is_copy() const { return copy_.data() != nullptr; }
     // A view of bytes already in memory, named `name` in messages (for fuzzing and tests).
     // The bytes must outlive the object.
     static std::unique_ptr<MappedFile> view(const uint8_t* data, size_t size, const std::string& name);
@@ -64,10 +64,7 @@ public:
 private:
     MappedFile() = default;
     std::string path_;
-    bool owns_mapping_ = false;
-    bool is_copy_ = false;
-    void* mapping_ = nullptr;  // the file's mapping; null once copied
-    size_t mapping_bytes_ = 0;
+    void* mapping_ = nullptr;  // the file's mapping (size_ bytes); null in views and once copied
     HugePageRegion copy_;
     int fd_ = -1;  // open for read(), except in views
     const uint8_t* data_ = nullptr;
