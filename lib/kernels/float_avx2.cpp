@@ -112,7 +112,7 @@ void batch(const OuterArgs& g) {
 struct Kernels {
     template <typename W>
     static TypeKernel of() {
-        return {nullptr, nullptr, gemm<W>, nullptr, nullptr, batch<W>, weighted_row_sum<Batch, W, Fused>};
+        return {nullptr, nullptr, gemm<W>, nullptr, nullptr, batch<W>, WeightedRowSum<Batch, W, Fused, 2, 4>::run};
     }
 };
 

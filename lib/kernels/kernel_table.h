@@ -60,10 +60,12 @@ constexpr int64_t kOuterTileRows = 12;
 constexpr int64_t kOuterDepth = 256;  // columns per pass: a tile's weights stay in L1
 using OuterFn = void (*)(const OuterArgs& args);
 
-// out[i] = sum over r < n_rows, in order, of weights[r] * row r's element i, for i < cols: one
-// fused multiply-add chain per column, from zero (rows `stride` bytes apart).
-using WeightedRowSumFn = void (*)(const uint8_t* rows, size_t stride, const float* weights, int64_t n_rows,
-                                  int64_t cols, float* out);
+// For each set s < n_sets: out[s * cols + i] = sum over r < n_rows, in order, of
+// weights[s * n_rows + r] * row r's element i, for i < cols: one fused multiply-add chain per
+// output, from zero (rows `stride` bytes apart). The sets share every load of a row, as the
+// query heads of one KV head share its values.
+using WeightedRowSumFn = void (*)(const uint8_t* rows, size_t stride, const float* weights, int64_t n_sets,
+                                  int64_t n_rows, int64_t cols, float* out);
 
 struct TypeKernel {
     ActBytesFn act_bytes = nullptr;

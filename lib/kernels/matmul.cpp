@@ -90,9 +90,15 @@ struct Tiling {
     int64_t tasks() const { return n_row_chunks * n_token_chunks; }
 };
 
-Tiling tiling_of(const WeightMatrix& w, int64_t n_tokens) {
+// `serial`: the product runs on the calling thread (see run_tasks), so a few tokens take all the
+// rows in one task instead of paying per task for balance no thread needs (attention's scores
+// of 16-1000 keys came in tasks of four rows).
+Tiling tiling_of(const WeightMatrix& w, int64_t n_tokens, bool serial) {
     Tiling t;
-    if (n_tokens <= kWholeBatch) {
+    if (n_tokens <= kWholeBatch && serial) {
+        t.token_chunk = n_tokens;
+        t.row_chunk = std::max<int64_t>(1, w.rows);
+    } else if (n_tokens <= kWholeBatch) {
         t.token_chunk = n_tokens;
         t.row_chunk = round_up(std::max<int64_t>(1, int64_t(kChunkBytes / std::max<size_t>(w.row_bytes, 1))), 4);
         // Enough tasks to balance two to eight threads.
@@ -119,8 +125,9 @@ void run_tile_task(const WeightMatrix& w, int64_t n_tokens, const Tiling& t, int
 // Runs body(r0, r1, t0, t1) over the fixed tiling of rows x tokens.
 template <typename Body>
 void for_each_tile(const WeightMatrix& w, int64_t n_tokens, const Body& body) {
-    const Tiling t = tiling_of(w, n_tokens);
-    run_tasks(t.tasks(), w.rows * w.cols * n_tokens, [&](int64_t task) { run_tile_task(w, n_tokens, t, task, body); });
+    const int64_t work = w.rows * w.cols * n_tokens;
+    const Tiling t = tiling_of(w, n_tokens, work < kSerialWork);
+    run_tasks(t.tasks(), work, [&](int64_t task) { run_tile_task(w, n_tokens, t, task, body); });
 }
 
 // The activations as a type's kernel reads them: x itself, or quantized once into `buffer`.
@@ -314,10 +321,10 @@ void matmul_many(const Product* products, int64_t count, const float* x, int64_t
     std::vector<Tiling> tilings;
     std::vector<int64_t> tasks_before{0};
     int64_t work = 0;
+    for (int64_t i = 0; i < count; ++i) work += products[i].w.rows * cols * n_tokens;
     for (int64_t i = 0; i < count; ++i) {
-        tilings.push_back(tiling_of(products[i].w, n_tokens));
+        tilings.push_back(tiling_of(products[i].w, n_tokens, work < kSerialWork));
         tasks_before.push_back(tasks_before.back() + tilings.back().tasks());
-        work += products[i].w.rows * cols * n_tokens;
     }
     run_tasks(tasks_before.back(), work, [&](int64_t task) {
         const auto after = std::upper_bound(tasks_before.begin(), tasks_before.end(), task);
@@ -331,18 +338,20 @@ void matmul_many(const Product* products, int64_t count, const float* x, int64_t
     });
 }
 
-void weighted_row_sum(const WeightMatrix& w, const float* weights, float* out) {
+void weighted_row_sum(const WeightMatrix& w, const float* weights, int64_t n_sets, float* out) {
     const TypeKernel& k = kernel_for(w.type);
     if (k.weighted_row_sum) {
-        k.weighted_row_sum(w.data, w.row_bytes, weights, w.rows, w.cols, out);
+        k.weighted_row_sum(w.data, w.row_bytes, weights, n_sets, w.rows, w.cols, out);
         return;
     }
-    std::fill(out, out + w.cols, 0.0f);
+    std::fill(out, out + n_sets * w.cols, 0.0f);
     ThreadScratch<WeightBuffer> scratch;
     auto* row = reinterpret_cast<float*>(scratch->reserve(size_t(w.cols) * sizeof(float)));
     for (int64_t r = 0; r < w.rows; ++r) {
         dequantize_row(w, r, row);
-        for (int64_t i = 0; i < w.cols; ++i) out[i] = std::fma(weights[r], row[i], out[i]);
+        for (int64_t s = 0; s < n_sets; ++s)
+            for (int64_t i = 0; i < w.cols; ++i)
+                out[s * w.cols + i] = std::fma(weights[s * w.rows + r], row[i], out[s * w.cols + i]);
     }
 }
 

@@ -45,10 +45,11 @@ struct Product {
 };
 void matmul_many(const Product* products, int64_t count, const float* x, int64_t n_tokens);
 
-// out (w.cols floats) = weights (w.rows floats) * w: the rows of w weighted and summed, as
-// attention sums its values. Each element is one fused multiply-add chain over the rows in
-// order, so every instruction set gives the same bits.
-void weighted_row_sum(const WeightMatrix& w, const float* weights, float* out);
+// For each of n_sets sets of weights (w.rows floats each, one after another): a row of
+// w.cols floats in out, the rows of w weighted and summed, as attention sums its values for
+// each query head of a KV head. Each element is one fused multiply-add chain over the rows in
+// order, so every instruction set, and any number of sets, gives the same bits.
+void weighted_row_sum(const WeightMatrix& w, const float* weights, int64_t n_sets, float* out);
 
 // Row r of w converted to float (embedding lookup).
 void dequantize_row(const WeightMatrix& w, int64_t r, float* out);

@@ -106,33 +106,62 @@ struct OuterProduct {
     }
 };
 
-// See WeightedRowSumFn. Columns sit in the lanes, four vectors at a time, and the rows stream
-// past; the last columns take the same chains one at a time (std::fma, so the bits match).
-template <typename Batch, typename W, typename Fma>
-void weighted_row_sum(const uint8_t* rows, size_t stride, const float* weights, int64_t n_rows, int64_t cols,
-                      float* out) {
-    constexpr int64_t kLanes = int64_t(Batch::size);
-    auto columns = [&](int64_t i, auto vectors) {
-        constexpr int V = decltype(vectors)::value;
-        Batch acc[V];
-        for (int v = 0; v < V; ++v) acc[v] = Batch(0.0f);
+// See WeightedRowSumFn. Columns sit in the lanes, V vectors at a time, and the rows stream
+// past; up to MaxSets sets share each row's loads, so MaxSets x V accumulators run as independent
+// chains. The last columns take the same chains one at a time (std::fma, so the bits match).
+template <typename Batch, typename W, typename Fma, int MaxSets, int V>
+struct WeightedRowSum {
+    static constexpr int64_t kLanes = int64_t(Batch::size);
+
+    template <int S, int Vectors>
+    static void columns(const uint8_t* rows, size_t stride, const float* weights, int64_t n_rows, int64_t cols,
+                        int64_t i, float* out) {
+        Batch acc[S][Vectors];
+        for (int s = 0; s < S; ++s)
+            for (int v = 0; v < Vectors; ++v) acc[s][v] = Batch(0.0f);
         for (int64_t r = 0; r < n_rows; ++r) {
-            const Batch weight(weights[r]);
             const uint8_t* p = rows + size_t(r) * stride + size_t(i) * W::kBytes;
-            for (int v = 0; v < V; ++v) acc[v] = Fma::apply(weight, W::load(p + v * kLanes * W::kBytes), acc[v]);
+            Batch values[Vectors];
+            for (int v = 0; v < Vectors; ++v) values[v] = W::load(p + v * kLanes * W::kBytes);
+            for (int s = 0; s < S; ++s) {
+                const Batch weight(weights[s * n_rows + r]);
+                for (int v = 0; v < Vectors; ++v) acc[s][v] = Fma::apply(weight, values[v], acc[s][v]);
+            }
         }
-        for (int v = 0; v < V; ++v) acc[v].store_unaligned(out + i + v * kLanes);
-    };
-    int64_t i = 0;
-    for (; i + 4 * kLanes <= cols; i += 4 * kLanes) columns(i, std::integral_constant<int, 4>{});
-    for (; i + kLanes <= cols; i += kLanes) columns(i, std::integral_constant<int, 1>{});
-    for (; i < cols; ++i) {
-        float sum = 0.0f;
-        for (int64_t r = 0; r < n_rows; ++r)
-            sum = std::fma(weights[r], W::one(rows + size_t(r) * stride + size_t(i) * W::kBytes), sum);
-        out[i] = sum;
+        for (int s = 0; s < S; ++s)
+            for (int v = 0; v < Vectors; ++v) acc[s][v].store_unaligned(out + s * cols + i + v * kLanes);
     }
-}
+
+    template <int S>
+    static void sets(const uint8_t* rows, size_t stride, const float* weights, int64_t n_rows, int64_t cols,
+                     float* out) {
+        int64_t i = 0;
+        for (; i + V * kLanes <= cols; i += V * kLanes) columns<S, V>(rows, stride, weights, n_rows, cols, i, out);
+        for (; i + kLanes <= cols; i += kLanes) columns<S, 1>(rows, stride, weights, n_rows, cols, i, out);
+        for (; i < cols; ++i)
+            for (int s = 0; s < S; ++s) {
+                float sum = 0.0f;
+                for (int64_t r = 0; r < n_rows; ++r)
+                    sum = std::fma(weights[s * n_rows + r], W::one(rows + size_t(r) * stride + size_t(i) * W::kBytes), sum);
+                out[s * cols + i] = sum;
+            }
+    }
+
+    static void run(const uint8_t* rows, size_t stride, const float* weights, int64_t n_sets, int64_t n_rows,
+                    int64_t cols, float* out) {
+        static_assert(MaxSets >= 1 && MaxSets <= 4, "one to four sets at a time");
+        for (int64_t s0 = 0; s0 < n_sets; s0 += MaxSets) {
+            const float* w = weights + s0 * n_rows;
+            float* o = out + s0 * cols;
+            switch (min_i64(MaxSets, n_sets - s0)) {
+                case 1: sets<1>(rows, stride, w, n_rows, cols, o); break;
+                case 2: sets<MaxSets >= 2 ? 2 : 1>(rows, stride, w, n_rows, cols, o); break;
+                case 3: sets<MaxSets >= 3 ? 3 : 1>(rows, stride, w, n_rows, cols, o); break;
+                default: sets<MaxSets>(rows, stride, w, n_rows, cols, o); break;
+            }
+        }
+    }
+};
 
 // Fills an instruction set's float entries: Kernels::of<W>() gives its TypeKernel for each
 // float type W, and the activations come from activation_local.h.

@@ -50,8 +50,9 @@ constexpr int64_t kBatchedQueries = 16;
 
 // One query at a time, in parallel over (query, KV head): the query heads that share a KV head
 // (grouped-query attention) are scored together, so their keys are read once, as one product of
-// the kernels with a token per query head; each head's output is the kernels' weighted sum of
-// the value rows. Up to 8 heads a group, every score has the bits of a one-head product.
+// the kernels with a token per query head, and their outputs are the kernels' weighted sums of
+// the value rows, one per head, each row read once for the group. Up to 8 heads a group, every
+// score has the bits of a one-head product.
 template <typename Element>
 void attend_each(const AttentionArgs& a, const Element* k_cache, const Element* v_cache) {
     const int64_t hd = a.head_dim, group = a.n_heads / a.n_kv_heads;
@@ -67,12 +68,11 @@ void attend_each(const AttentionArgs& a, const Element* k_cache, const Element* 
             std::copy_n(queries, group * hd, q.data());
             round_like(k_cache, q.data(), group * hd);
             kernels::matmul(rows_of_head(k_cache, kv_head, visible, a), q.data(), group, scores.data());
-            const kernels::WeightMatrix values = rows_of_head(v_cache, kv_head, visible, a);
-            for (int64_t g = 0; g < group; ++g) {
-                float* weights = &scores[size_t(g * visible)];
-                attention_weights(weights, visible, visible, scale, v_cache);
-                kernels::weighted_row_sum(values, weights, a.out + t * a.q_stride + (kv_head * group + g) * hd);
-            }
+            for (int64_t g = 0; g < group; ++g)
+                attention_weights(&scores[size_t(g * visible)], visible, visible, scale, v_cache);
+            // The group's heads are adjacent in the output, as their weights are in scores.
+            kernels::weighted_row_sum(rows_of_head(v_cache, kv_head, visible, a), scores.data(), group,
+                                      a.out + t * a.q_stride + kv_head * group * hd);
         }
     };
     // Small problems (a tiny model, one token) are cheaper without task overhead.

@@ -133,6 +133,8 @@ void Session::ensure_scratch(int64_t n) {
     tmp_.resize(rows * d);
     k_.resize(rows * kv);
     v_.resize(rows * kv);
+    rope_cos_.resize(rows * size_t(config_.n_rot / 2));
+    rope_sin_.resize(rope_cos_.size());
 }
 
 void Session::decode(const int32_t* tokens, int64_t n, bool all_logits) {
@@ -161,6 +163,12 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, b
     timed_op(hooks_, "embedding", -1, n, [&] {
         for (int64_t t = 0; t < n; ++t) model_.embed(tokens[t], &x_[size_t(t * d)], embedding_row_);
     });
+    const int64_t pairs = c.n_rot / 2;
+    timed_op(hooks_, "rope", -1, n, [&] {
+        for (int64_t t = 0; t < n; ++t)
+            rope_angles(n_past_ + t, c.n_rot, c.rope_freq_base, &rope_cos_[size_t(t * pairs)],
+                        &rope_sin_[size_t(t * pairs)]);
+    });
 
     for (int64_t l = 0; l < c.n_layers; ++l) {
         const LlamaLayer& L = model_.layers_[size_t(l)];
@@ -171,10 +179,11 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, b
         observed_matmuls(hooks_, {{L.wq, q_.data()}, {L.wk, k_.data()}, {L.wv, v_.data()}}, xb_.data(), n);
         timed_op(hooks_, "rope", l, n, [&] {
             for (int64_t t = 0; t < n; ++t) {
-                const int64_t pos = n_past_ + t;
-                rope_normal(&q_[size_t(t * d)], c.n_heads, c.head_dim, c.n_rot, pos, c.rope_freq_base);
-                rope_normal(&k_[size_t(t * kv)], c.n_kv_heads, c.head_dim, c.n_rot, pos, c.rope_freq_base);
-                store_kv(l, pos, &k_[size_t(t * kv)], &v_[size_t(t * kv)]);
+                const float* cos = &rope_cos_[size_t(t * pairs)];
+                const float* sin = &rope_sin_[size_t(t * pairs)];
+                rope_rotate(&q_[size_t(t * d)], c.n_heads, c.head_dim, pairs, cos, sin);
+                rope_rotate(&k_[size_t(t * kv)], c.n_kv_heads, c.head_dim, pairs, cos, sin);
+                store_kv(l, n_past_ + t, &k_[size_t(t * kv)], &v_[size_t(t * kv)]);
             }
         });
         timed_op(hooks_, "attention", l, n, [&] { attention(l, n); });

@@ -114,6 +114,7 @@ private:
     std::vector<float> k_cache_, v_cache_;          // (n_layers, n_kv_heads, context, head_dim) when F32
     std::vector<uint16_t> k_cache16_, v_cache16_;   // the same when F16
     std::vector<float> x_, xb_, q_, k_, v_, att_, tmp_;  // (n, ...) scratch
+    std::vector<float> rope_cos_, rope_sin_;             // (n, n_rot / 2): each token's rope angles
     std::vector<uint8_t> embedding_row_;
     std::vector<float> logits_;
 };

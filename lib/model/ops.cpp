@@ -14,23 +14,24 @@ void rms_norm(const float* x, const float* weight, float* out, int64_t n, float 
     for (int64_t i = 0; i < n; ++i) out[i] = (x[i] * scale) * weight[i];
 }
 
-void rope_normal(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t pos, float freq_base) {
+void rope_angles(int64_t pos, int64_t n_rot, float freq_base, float* cos_out, float* sin_out) {
+    // Advanced by repeated multiplication, as ggml does, so the angles carry its rounding.
     const float theta_scale = std::pow(freq_base, -2.0f / float(n_rot));
-    // One table of angles per call, shared by every head.
-    float cos_table[1024], sin_table[1024];
     float theta = float(pos);
-    const int64_t pairs = n_rot / 2;
-    for (int64_t i = 0; i < pairs && i < 1024; ++i) {
-        cos_table[i] = std::cos(theta);
-        sin_table[i] = std::sin(theta);
+    for (int64_t i = 0; i < n_rot / 2; ++i) {
+        cos_out[i] = std::cos(theta);
+        sin_out[i] = std::sin(theta);
         theta *= theta_scale;
     }
+}
+
+void rope_rotate(float* x, int64_t n_heads, int64_t head_dim, int64_t pairs, const float* cos, const float* sin) {
     for (int64_t h = 0; h < n_heads; ++h) {
         float* v = x + h * head_dim;
         for (int64_t i = 0; i < pairs; ++i) {
             const float x0 = v[2 * i], x1 = v[2 * i + 1];
-            v[2 * i] = x0 * cos_table[i] - x1 * sin_table[i];
-            v[2 * i + 1] = x0 * sin_table[i] + x1 * cos_table[i];
+            v[2 * i] = x0 * cos[i] - x1 * sin[i];
+            v[2 * i + 1] = x0 * sin[i] + x1 * cos[i];
         }
     }
 }

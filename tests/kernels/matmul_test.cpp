@@ -4,6 +4,7 @@
 
 #include <tbb/task_arena.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -300,27 +301,86 @@ TEST_CASE("matmul_many gives each product matmul's bits", "[kernels]") {
     }
 }
 
-TEST_CASE("weighted_row_sum is one fused chain per column on every instruction set", "[kernels]") {
-    // Columns in whole groups of vectors, single vectors and a scalar tail; rows any count.
+TEST_CASE("weighted_row_sum is one fused chain per output on every instruction set", "[kernels]") {
+    // Columns in whole groups of vectors, single vectors and a scalar tail; rows any count; sets
+    // alone, in whole groups that share the row loads, and with a partial last group.
     IsaGuard guard;
     for (TypeId type : {TypeId::F32, TypeId::F16, TypeId::BF16}) {
         const quant::TypeInfo& info = quant::type_info(type);
         for (int64_t cols : {int64_t(5), int64_t(64), int64_t(100), int64_t(200)}) {
             for (int64_t rows : {int64_t(1), int64_t(13), int64_t(90)}) {
                 const Quantized q = quantize_matrix(info, rows, cols, 61 + uint32_t(rows + cols));
-                const auto weights = random_values(size_t(rows), 3 + uint32_t(rows));
-                std::vector<float> expected(static_cast<size_t>(cols), 0.0f), row(static_cast<size_t>(cols));
-                for (int64_t r = 0; r < rows; ++r) {
-                    kernels::dequantize_row(q.w, r, row.data());
-                    for (int64_t i = 0; i < cols; ++i)
-                        expected[size_t(i)] = std::fma(weights[size_t(r)], row[size_t(i)], expected[size_t(i)]);
+                for (int64_t sets : {int64_t(1), int64_t(3), int64_t(4), int64_t(5), int64_t(8)}) {
+                    const auto weights = random_values(size_t(sets * rows), 3 + uint32_t(rows + sets));
+                    std::vector<float> expected(size_t(sets * cols), 0.0f), row(static_cast<size_t>(cols));
+                    for (int64_t r = 0; r < rows; ++r) {
+                        kernels::dequantize_row(q.w, r, row.data());
+                        for (int64_t s = 0; s < sets; ++s)
+                            for (int64_t i = 0; i < cols; ++i) {
+                                float& e = expected[size_t(s * cols + i)];
+                                e = std::fma(weights[size_t(s * rows + r)], row[size_t(i)], e);
+                            }
+                    }
+                    for (const auto& isa : kernels::available_isas()) {
+                        kernels::force_isa(isa);
+                        std::vector<float> out(expected.size(), std::nanf(""));
+                        kernels::weighted_row_sum(q.w, weights.data(), sets, out.data());
+                        INFO(info.name << " isa " << isa << " rows " << rows << " cols " << cols << " sets " << sets);
+                        CHECK(std::memcmp(out.data(), expected.data(), out.size() * sizeof(float)) == 0);
+                    }
                 }
-                for (const auto& isa : kernels::available_isas()) {
-                    kernels::force_isa(isa);
-                    std::vector<float> out(size_t(cols), std::nanf(""));
-                    kernels::weighted_row_sum(q.w, weights.data(), out.data());
-                    INFO(info.name << " isa " << isa << " rows " << rows << " cols " << cols);
-                    CHECK(std::memcmp(out.data(), expected.data(), out.size() * sizeof(float)) == 0);
+            }
+        }
+    }
+}
+
+// y[t][r] as AVX-512's float dot products form it: sixteen lane chains of fused multiply-adds
+// (lane l takes columns l, l + 16, ...; a last partial vector adds zeros in the missing lanes),
+// then the lanes summed in xsimd::hadd's tree: halves of 512 bits, of 256, then pairs twice.
+std::vector<float> sixteen_lane_sums(const WeightMatrix& w, const std::vector<float>& x, int64_t n_tokens) {
+    std::vector<float> y(size_t(n_tokens * w.rows)), row(size_t(w.cols));
+    for (int64_t r = 0; r < w.rows; ++r) {
+        kernels::dequantize_row(w, r, row.data());
+        for (int64_t t = 0; t < n_tokens; ++t) {
+            float lane[16] = {};
+            for (int64_t i0 = 0; i0 < w.cols; i0 += 16)
+                for (int64_t l = 0; l < 16; ++l) {
+                    const bool in = i0 + l < w.cols;
+                    lane[l] = std::fma(in ? row[size_t(i0 + l)] : 0.0f, in ? x[size_t(t * w.cols + i0 + l)] : 0.0f,
+                                       lane[l]);
+                }
+            float half[8], quarter[4];
+            for (int j = 0; j < 8; ++j) half[j] = lane[j] + lane[j + 8];
+            for (int j = 0; j < 4; ++j) quarter[j] = half[j] + half[j + 4];
+            y[size_t(t * w.rows + r)] = (quarter[0] + quarter[1]) + (quarter[2] + quarter[3]);
+        }
+    }
+    return y;
+}
+
+TEST_CASE("AVX-512 float products of a few tokens sum sixteen lane chains in one tree, whatever the tile",
+          "[kernels]") {
+    // Tiles of one to four rows and up to six tokens, sums taken one at a time or sixteen at
+    // once, sixteen short rows at once for one token: every output must have the same bits.
+    IsaGuard guard;
+    const auto isas = kernels::available_isas();
+    if (std::find(isas.begin(), isas.end(), "avx512") == isas.end()) {
+        WARN("no AVX-512 on this CPU");
+        return;
+    }
+    kernels::force_isa("avx512");
+    for (TypeId type : {TypeId::F32, TypeId::F16, TypeId::BF16}) {
+        const quant::TypeInfo& info = quant::type_info(type);
+        for (int64_t cols : {int64_t(5), int64_t(64), int64_t(100), int64_t(700)}) {
+            for (int64_t rows : {int64_t(1), int64_t(7), int64_t(16), int64_t(53)}) {
+                const Quantized q = quantize_matrix(info, rows, cols, 91 + uint32_t(rows + cols));
+                for (int64_t n_tokens = 1; n_tokens <= 8; ++n_tokens) {
+                    const auto x = random_values(size_t(n_tokens * cols), 23 + uint32_t(n_tokens));
+                    const auto expected = sixteen_lane_sums(q.w, x, n_tokens);
+                    std::vector<float> y(expected.size(), std::nanf(""));
+                    kernels::matmul(q.w, x.data(), n_tokens, y.data());
+                    INFO(info.name << " rows " << rows << " cols " << cols << " tokens " << n_tokens);
+                    CHECK(std::memcmp(y.data(), expected.data(), y.size() * sizeof(float)) == 0);
                 }
             }
         }
