@@ -24,8 +24,9 @@ using detail::GemmArgs;
 using detail::TypeKernel;
 
 // Below this many multiply-adds a product runs on the calling thread: spawning tasks costs
-// more than the work (the matrices of a tiny model).
+// more than the work (the matrices of a tiny model, attention's keys for one query).
 constexpr int64_t kSerialWork = int64_t(1) << 19;
+bool runs_serially(int64_t work) { return work < kSerialWork; }
 // Prompt-sized batches are cut into chunks of this many tokens; smaller batches stay whole.
 constexpr int64_t kTokenChunk = 16;
 constexpr int64_t kWholeBatch = 8;
@@ -75,7 +76,7 @@ void check_shape(const WeightMatrix& w) {
 // too small to pay for spawning tasks.
 template <typename Task>
 void run_tasks(int64_t n_tasks, int64_t work, const Task& run) {
-    if (work < kSerialWork || n_tasks == 1) {
+    if (runs_serially(work) || n_tasks == 1) {
         for (int64_t task = 0; task < n_tasks; ++task) run(task);
         return;
     }
@@ -90,7 +91,7 @@ struct Tiling {
     int64_t tasks() const { return n_row_chunks * n_token_chunks; }
 };
 
-// `serial`: the product runs on the calling thread (see run_tasks), so a few tokens take all the
+// `serial`: the product runs on the calling thread (runs_serially), so a few tokens take all the
 // rows in one task instead of paying per task for balance no thread needs (attention's scores
 // of 16-1000 keys came in tasks of four rows).
 Tiling tiling_of(const WeightMatrix& w, int64_t n_tokens, bool serial) {
@@ -126,7 +127,7 @@ void run_tile_task(const WeightMatrix& w, int64_t n_tokens, const Tiling& t, int
 template <typename Body>
 void for_each_tile(const WeightMatrix& w, int64_t n_tokens, const Body& body) {
     const int64_t work = w.rows * w.cols * n_tokens;
-    const Tiling t = tiling_of(w, n_tokens, work < kSerialWork);
+    const Tiling t = tiling_of(w, n_tokens, runs_serially(work));
     run_tasks(t.tasks(), work, [&](int64_t task) { run_tile_task(w, n_tokens, t, task, body); });
 }
 
@@ -323,7 +324,7 @@ void matmul_many(const Product* products, int64_t count, const float* x, int64_t
     int64_t work = 0;
     for (int64_t i = 0; i < count; ++i) work += products[i].w.rows * cols * n_tokens;
     for (int64_t i = 0; i < count; ++i) {
-        tilings.push_back(tiling_of(products[i].w, n_tokens, work < kSerialWork));
+        tilings.push_back(tiling_of(products[i].w, n_tokens, runs_serially(work)));
         tasks_before.push_back(tasks_before.back() + tilings.back().tasks());
     }
     run_tasks(tasks_before.back(), work, [&](int64_t task) {
