@@ -101,7 +101,7 @@ size_t pages_in_page_cache(const std::string& path, size_t offset, size_t bytes)
 
 TEST_CASE("read_ahead brings a range of a file into the page cache", "[common]") {
     // A file on disk (the build tree), dropped from the page cache after writing.
-    const std::string path = temp_dir("mapped-file") + "/read-ahead.bin";
+    const std::string path = temp_dir("mapped-file-read-ahead") + "/read-ahead.bin";
     const size_t page = 4096, pages = 512;
     {
         std::string bytes(pages * page, 'x');

@@ -49,7 +49,8 @@ inline std::string read_text_file(const std::string& path) {
     return ss.str();
 }
 
-// A fresh empty folder under the build tree's temp area, for files a test writes.
+// A fresh empty folder under $TMPDIR/dilmodeli-tests (or /tmp), for files a test writes. Each test case
+// needs a name of its own: ctest runs test cases in parallel processes, and this empties the folder.
 inline std::string temp_dir(const std::string& name) {
     std::string base = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
                        "/dilmodeli-tests";
