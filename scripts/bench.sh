@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Speed of `run`'s forward pass as llama-bench measures it (pp128 and tg64, at 1 and 2 threads,
 # medians of repetitions), on stories260K and on synthetic 110M and 1B models; and quantize wall
-# time. Prints one JSON document on stdout; progress on stderr.
+# time. Prints one JSON document on stdout; progress on stderr. `scripts/bench-ratios.py` sets it
+# against llama.cpp's figures in ../shared/golden/perf.md.
 #   scripts/bench.sh [--quick] [--reps N] [--shapes "110M 1B"] [--types "F32 Q8_0 Q4_0 Q4_K"] [--mmap|--no-mmap]
 # Models are held as `bench` holds them by default (copied into huge pages where that is safe);
 # --mmap / --no-mmap force one way, and each result's "mmap" says which was used.
@@ -53,17 +54,23 @@ bandwidth() {
   fi
 }
 echo "{\"machine\": {\"cpu\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')\", \"cores\": $(nproc)},"
-echo "\"bandwidth_before\": $(bandwidth),"
+# Taken between models too: the machine can halve its bandwidth within one run, so each result
+# carries the figures measured just before and just after it.
+bw=$(bandwidth)
+echo "\"bandwidth_before\": $bw,"
 echo "\"results\": ["
 first=1
 for m in "${models[@]}"; do
   echo "bench: $m" >&2
   [ $first = 1 ] || echo ","
   first=0
-  "$B" -q bench -m "$m" -p 128 -n 64 -r "$reps" -t 1,2 "${load_flags[@]}" --json
+  result=$("$B" -q bench -m "$m" -p 128 -n 64 -r "$reps" -t 1,2 "${load_flags[@]}" --json)
+  bw_after=$(bandwidth)
+  echo "{\"bandwidth_before\": $bw, \"bandwidth_after\": $bw_after, ${result#\{}"
+  bw=$bw_after
 done
 echo "],"
-echo "\"bandwidth_after\": $(bandwidth),"
+echo "\"bandwidth_after\": $bw,"
 
 # Quantize wall time: the F32 model to Q4_0 and Q4_K, all threads, median of 3 runs.
 quant_inputs=()
