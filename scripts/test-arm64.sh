@@ -2,7 +2,7 @@
 # The NEON kernels on an x86-64 machine: builds the tests for AArch64 with Debian's cross compiler
 # and runs them under qemu-user, where the instruction sets are NEON and scalar, so every NEON
 # kernel is checked against the scalar reference. Installs what it needs (adds arm64 to dpkg's
-# architectures). About 10 minutes to build on two cores and 1-2 to run the kernel tests.
+# architectures). About 4 minutes to build on two cores and 1-2 to run the kernel tests.
 #   scripts/test-arm64.sh [TEST_SPEC]   (Catch2 test spec; default "[kernels]")
 set -euo pipefail
 cd "$(dirname "$0")/.."
