@@ -7,14 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 spec=${1:-"[kernels]"}
-if ! command -v aarch64-linux-gnu-g++ >/dev/null || ! command -v qemu-aarch64 >/dev/null ||
-   [ ! -e /usr/lib/aarch64-linux-gnu/libtbb.so ]; then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo dpkg --add-architecture arm64
-  $sudo apt-get update
-  $sudo apt-get install -y g++-aarch64-linux-gnu qemu-user libtbb-dev:arm64 libspdlog-dev:arm64 libhwloc-dev:arm64
-fi
+# The header-only libraries and the build tools come from the host; the compiled ones for arm64.
+bash scripts/install-packages.sh cmake make pkg-config libcli11-dev nlohmann-json3-dev libxsimd-dev catch2 \
+  g++-aarch64-linux-gnu qemu-user libtbb-dev:arm64 libspdlog-dev:arm64 libhwloc-dev:arm64
 # xsimd is header-only, but Debian installs its CMake files under the host's multiarch folder.
 # -fno-tree-vectorize: GCC 12's AArch64 vectorizer stops with an internal compiler error (in
 # vect_transform_reduction) on tests/kernels/matmul_test.cpp; the kernels are intrinsics.
