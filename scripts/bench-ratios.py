@@ -12,6 +12,9 @@ streams weights, so its ratio scaled by perf.md's triad over ours says how the t
 compare on equal memory. That holds where generation streams at memory's pace (the 1B shape,
 and the 110M shape on one thread); where a fixed cost per token dominates (110M on two threads)
 the scaled ratio overstates. Prompt processing is bound by arithmetic and is not scaled.
+Where the result says how many weight bytes a generated token reads, the last column gives the
+read bandwidth generation at 1.25x llama.cpp's tok/s needs, beside the plain read bandwidth
+measured around the model: a target above what the machine reads at the time cannot be met then.
 Needs only Python 3's standard library.
 """
 import argparse
@@ -49,9 +52,9 @@ def perf_name(model_path):
     return name + "_M" if name.endswith("-Q4_K") else name  # our Q4_K is set against Q4_K_M
 
 
-def triad_now(result, threads):
-    figures = [f["triad_gb_per_s"] for key in ("bandwidth_before", "bandwidth_after")
-               for f in (result.get(key) or []) if f["threads"] == threads]
+def bandwidth_now(result, threads, figure="triad_gb_per_s"):
+    figures = [f[figure] for key in ("bandwidth_before", "bandwidth_after")
+               for f in (result.get(key) or []) if f["threads"] == threads and figure in f]
     return statistics.mean(figures) if figures else None
 
 
@@ -63,7 +66,8 @@ def main():
     perf_triad, perf = parse_perf(args.perf)
     bench = json.load(open(args.bench_json, encoding="utf-8"))
 
-    print("model         thr   pp tok/s (ratio)    tg tok/s (ratio)   triad GB/s  tg ratio scaled to perf.md's triad")
+    print("model         thr   pp tok/s (ratio)    tg tok/s (ratio)   triad GB/s  tg ratio scaled to perf.md's triad"
+          "   weight bytes/s tg needs at 1.25x, read GB/s now")
     misses = []
     for result in bench["results"]:
         name = perf_name(result["model"])
@@ -72,7 +76,8 @@ def main():
             t = run["threads"]
             pp, tg = run["pp_tok_per_s"], run["tg_tok_per_s"]
             # Older bench.sh files carry the triad only for the whole run.
-            now = triad_now(result, t) or triad_now(bench, t)
+            now = bandwidth_now(result, t) or bandwidth_now(bench, t)
+            read_now = bandwidth_now(result, t, "read_gb_per_s") or bandwidth_now(bench, t, "read_gb_per_s")
             line = f"{name:<13} {t:>3}  {pp:8.1f}"
             if ref is None:
                 print(line + f"{'':12}{tg:8.1f}")
@@ -88,6 +93,9 @@ def main():
                     line += f", {100 * tg * result['file_bytes'] / (now * 1e9):.1f}% of the triad now"
                 if share < 0.70:
                     misses.append(f"{name} t={t} roofline {100 * share:.1f}%")
+            if result.get("weight_bytes_per_token") and read_now:
+                needed = 1.25 * ref["tg"][t] * result["weight_bytes_per_token"] / 1e9
+                line += f"   1.25x needs {needed:5.1f} GB/s, read {read_now:5.1f}"
             print(line)
             if pp_ratio < 1.0:
                 misses.append(f"{name} t={t} pp {pp_ratio:.2f}x")
