@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <system_error>
@@ -41,6 +43,31 @@ std::string first_line(const char* path) {
     std::string line;
     std::getline(in, line);
     return line;
+}
+
+// The most one POSIX_FADV_WILLNEED call reads of a file on device `dev`. Linux caps each call
+// at the larger of the device's read-ahead window and its largest request (read_ahead_kb and
+// max_sectors_kb; 128 KiB or so on many machines): one call for a whole 49 MiB table brought in
+// only its first 8 MiB here. Where the device's queue cannot be read (tmpfs, overlayfs, btrfs),
+// 128 KiB, the kernel's default window.
+uint64_t read_ahead_window(dev_t dev) {
+    const std::string device = "/sys/dev/block/" + std::to_string(major(dev)) + ":" + std::to_string(minor(dev));
+    uint64_t kib = 0;
+    for (const char* queue : {"/queue/", "/../queue/"})  // a whole disk, or a partition of one
+        for (const char* limit : {"read_ahead_kb", "max_sectors_kb"})
+            kib = std::max<uint64_t>(kib, std::strtoull(first_line((device + queue + limit).c_str()).c_str(), nullptr, 10));
+    return (kib > 0 ? kib : 128) << 10;
+}
+
+// Which pages of [offset, offset + size) of `fd` the page cache holds (bit 0 of each byte, as
+// mincore gives them; `offset` page-aligned), or an empty vector where that cannot be found out.
+std::vector<unsigned char> pages_in_page_cache(int fd, uint64_t offset, uint64_t size) {
+    void* view = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, off_t(offset));
+    if (view == MAP_FAILED) return {};
+    std::vector<unsigned char> cached((size + kPage - 1) / kPage);
+    if (::mincore(view, size, cached.data()) != 0) cached.clear();
+    ::munmap(view, size);
+    return cached;
 }
 
 // MemAvailable from /proc/meminfo in bytes, or 0 if it cannot be read.
@@ -112,6 +139,7 @@ MappedFile::MappedFile(const std::string& path, Residency residency) : path_(pat
         throw input_error(path, "file is empty");
     }
     size_ = static_cast<size_t>(st.st_size);
+    read_ahead_window_ = read_ahead_window(st.st_dev);
     void* addr = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (addr == MAP_FAILED) {
         int err = errno;
@@ -184,8 +212,19 @@ MappedFile::~MappedFile() {
 
 void MappedFile::read_ahead(ByteRange range) const {
     if (fd_ < 0 || range.offset >= size_) return;
-    const uint64_t size = std::min<uint64_t>(range.size, size_ - range.offset);
-    ::posix_fadvise(fd_, off_t(range.offset), off_t(size), POSIX_FADV_WILLNEED);
+    const uint64_t begin = range.offset / kPage * kPage;
+    const uint64_t end = range.offset + std::min<uint64_t>(range.size, size_ - range.offset);
+    // Advice for a piece the page cache already holds costs a call for nothing, and calls are
+    // not free (20-45 us each, measured: 1.5 s for a cached 4.4 GB file in 128 KiB pieces), so
+    // one mincore first picks the pieces that need reading.
+    const std::vector<unsigned char> cached = pages_in_page_cache(fd_, begin, end - begin);
+    for (uint64_t at = begin; at < end; at += read_ahead_window_) {
+        const uint64_t stop = std::min(end, at + read_ahead_window_);
+        const auto first = cached.begin() + ptrdiff_t((at - begin) / kPage);
+        const auto last = cached.begin() + ptrdiff_t((stop - begin + kPage - 1) / kPage);
+        if (!cached.empty() && std::all_of(first, last, [](unsigned char c) { return c & 1; })) continue;
+        ::posix_fadvise(fd_, off_t(at), off_t(stop - at), POSIX_FADV_WILLNEED);
+    }
 }
 
 void MappedFile::read(uint64_t offset, size_t n, uint8_t* dst) const {

@@ -57,8 +57,9 @@ public:
     // mapping (a memcpy for views). Error(Io) if the file has shrunk or cannot be read.
     void read(uint64_t offset, size_t n, uint8_t* dst) const;
     // Asks the kernel to start reading `range` into the page cache, without waiting for it
-    // (posix_fadvise WILLNEED): later reads of it, through the mapping or read(), then find it
-    // there instead of waiting on the disk one page at a time. Advice only; nothing for views.
+    // (posix_fadvise WILLNEED, one call per read-ahead window of the device, for the pieces not
+    // cached yet): later reads of it, through the mapping or read(), then find it there instead
+    // of waiting on the disk one page at a time. Advice only; nothing for views.
     void read_ahead(ByteRange range) const;
 
 private:
@@ -67,6 +68,7 @@ private:
     void* mapping_ = nullptr;  // the file's mapping (size_ bytes); null in views and once copied
     HugePageRegion copy_;
     int fd_ = -1;  // open for read(), except in views
+    uint64_t read_ahead_window_ = uint64_t(128) << 10;  // the most one WILLNEED call reads
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
 };
