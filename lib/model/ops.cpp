@@ -7,8 +7,19 @@
 namespace dilmodeli::model {
 
 void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps) {
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i) sum += double(x[i] * x[i]);
+    // Squares in float and their sum in double, as ggml does. One running sum made each norm a
+    // chain of n dependent additions (about 2 us for 2,048 elements, 45 norms per token of the
+    // 1B shape, while the other thread waits); eight partial sums break it. A double holds the
+    // sum of float squares with 29 bits to spare, so the order changes the float mean only when
+    // the squares span more than 2^29 in magnitude, and then by one rounding.
+    constexpr int kSums = 8;
+    double partial[kSums] = {};
+    int64_t i = 0;
+    for (; i + kSums <= n; i += kSums)
+        for (int j = 0; j < kSums; ++j) partial[j] += double(x[i + j] * x[i + j]);
+    for (; i < n; ++i) partial[0] += double(x[i] * x[i]);
+    const double sum = ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+                       ((partial[4] + partial[5]) + (partial[6] + partial[7]));
     const float mean = float(sum / double(n));
     const float scale = 1.0f / std::sqrt(mean + eps);
     for (int64_t i = 0; i < n; ++i) out[i] = (x[i] * scale) * weight[i];

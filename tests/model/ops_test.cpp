@@ -1,8 +1,9 @@
-// Rope (model/ops.h): the angles of a position, computed once per token, and the rotation
-// every head of every layer applies with them.
+// model/ops.h: rope (the angles of a position, computed once per token, and the rotation every
+// head of every layer applies with them) and RMS normalization.
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <random>
 #include <vector>
 
 #include "model/ops.h"
@@ -61,4 +62,33 @@ TEST_CASE("rope angles cover every pair of wide heads", "[model]") {
         REQUIRE(std::isfinite(cos[size_t(i)]));
         CHECK(cos[size_t(i)] * cos[size_t(i)] + sin[size_t(i)] * sin[size_t(i)] == Approx(1.0f).epsilon(1e-5));
     }
+}
+
+TEST_CASE("rms_norm gives ggml's result: float squares summed in double, then scaled", "[model]") {
+    // ggml sums the squares one after another; rms_norm sums them in eight partial sums. On
+    // activations of ordinary spread a double holds every partial sum exactly, so the two agree
+    // to the bit, for every length (multiples of 8 or not).
+    std::mt19937 rng(7);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (int64_t n : {1, 5, 8, 9, 64, 100, 768, 2048, 2051}) {
+        const size_t len = static_cast<size_t>(n);
+        std::vector<float> x(len), weight(len), out(len);
+        for (size_t i = 0; i < x.size(); ++i) {
+            x[i] = 3.0f * normal(rng);
+            weight[i] = 1.0f + 0.1f * normal(rng);
+        }
+        const float eps = 1e-5f;
+        model::rms_norm(x.data(), weight.data(), out.data(), n, eps);
+        double sum = 0.0;
+        for (float v : x) sum += double(v * v);
+        const float scale = 1.0f / std::sqrt(float(sum / double(n)) + eps);
+        for (int64_t i = 0; i < n; ++i) {
+            INFO("n " << n << " element " << i);
+            REQUIRE(out[size_t(i)] == (x[size_t(i)] * scale) * weight[size_t(i)]);
+        }
+    }
+    // Epsilon keeps an all-zero row finite.
+    std::vector<float> zeros(16, 0.0f), ones(16, 1.0f), out(16, 1.0f);
+    model::rms_norm(zeros.data(), ones.data(), out.data(), 16, 1e-6f);
+    for (float v : out) CHECK(v == 0.0f);
 }
