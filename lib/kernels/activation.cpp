@@ -32,6 +32,10 @@ void round_to_half_scalar(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] = quant::fp16_to_fp32(quant::fp32_to_fp16(x[i]));
 }
 
+void float_to_half_scalar(const float* x, uint16_t* out, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) out[i] = quant::fp32_to_fp16(x[i]);
+}
+
 }  // namespace detail
 
 void silu_multiply(float* gate, const float* up, int64_t n) {
@@ -42,6 +46,11 @@ void silu_multiply(float* gate, const float* up, int64_t n) {
 void round_to_half(float* x, int64_t n) {
     const detail::RoundToHalfFn f = detail::active_table().round_to_half;
     (f ? f : detail::round_to_half_scalar)(x, n);
+}
+
+void float_to_half(const float* x, uint16_t* out, int64_t n) {
+    const detail::FloatToHalfFn f = detail::active_table().float_to_half;
+    (f ? f : detail::float_to_half_scalar)(x, out, n);
 }
 
 void softmax(float* x, int64_t n) {

@@ -17,4 +17,8 @@ void softmax(float* x, int64_t n);
 // (NaN payloads aside).
 void round_to_half(float* x, int64_t n);
 
+// out[i] = x[i] in half precision (nearest, ties to even) for i < n: a row stored into an F16
+// KV cache. Every instruction set gives the same bits (NaN payloads aside).
+void float_to_half(const float* x, uint16_t* out, int64_t n);
+
 }  // namespace dilmodeli::kernels

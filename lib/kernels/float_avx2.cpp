@@ -123,11 +123,20 @@ void round_to_half(float* x, int64_t n) {
     for (; i < n; ++i) x[i] = _cvtsh_ss(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
 }
 
+void float_to_half(const float* x, uint16_t* out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; ++i) out[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
+}
+
 }  // namespace
 
 void register_avx2_float(IsaTable& t) {
     register_float_kernels<Batch, Kernels, F32, F16, BF16>(t);
     t.round_to_half = round_to_half;
+    t.float_to_half = float_to_half;
 }
 
 }  // namespace dilmodeli::kernels::detail

@@ -211,11 +211,23 @@ void round_to_half(float* x, int64_t n) {
     }
 }
 
+void float_to_half(const float* x, uint16_t* out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                            _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    if (i < n) {
+        const auto m = __mmask16((1u << (n - i)) - 1u);
+        _mm256_mask_storeu_epi16(out + i, m, _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT));
+    }
+}
+
 }  // namespace
 
 void register_avx512_float(IsaTable& t) {
     register_float_kernels<Batch, Kernels, F32, F16, BF16>(t);
     t.round_to_half = round_to_half;
+    t.float_to_half = float_to_half;
 }
 
 }  // namespace dilmodeli::kernels::detail

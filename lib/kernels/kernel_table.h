@@ -89,6 +89,8 @@ using SiluMultiplyFn = void (*)(float* gate, const float* up, int64_t n);
 using SoftmaxFn = void (*)(float* x, int64_t n);
 // x[i] = x[i] rounded to the nearest half (ties to even) and widened back, i < n.
 using RoundToHalfFn = void (*)(float* x, int64_t n);
+// out[i] = x[i] rounded to the nearest half (ties to even), i < n.
+using FloatToHalfFn = void (*)(const float* x, uint16_t* out, int64_t n);
 
 struct IsaTable {
     const char* name = "";
@@ -96,6 +98,7 @@ struct IsaTable {
     SiluMultiplyFn silu_multiply = nullptr;  // null: the scalar one
     SoftmaxFn softmax = nullptr;             // null: the scalar one
     RoundToHalfFn round_to_half = nullptr;   // null: the scalar one
+    FloatToHalfFn float_to_half = nullptr;   // null: the scalar one
 };
 
 // ---- Activation layouts -------------------------------------------------------------------
@@ -150,6 +153,7 @@ void register_neon(IsaTable& table);
 void silu_multiply_scalar(float* gate, const float* up, int64_t n);
 void softmax_scalar(float* x, int64_t n);
 void round_to_half_scalar(float* x, int64_t n);
+void float_to_half_scalar(const float* x, uint16_t* out, int64_t n);
 
 // Baseline activation quantizers (any instruction set may use them).
 size_t q8_block32_bytes(int64_t n);

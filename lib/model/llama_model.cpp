@@ -5,9 +5,9 @@
 
 #include "common/cpu_info.h"
 #include "common/error.h"
+#include "kernels/activation.h"
 #include "model/attention.h"
 #include "model/ops.h"
-#include "quant/half.h"
 #include "model/weight_binding.h"
 
 namespace dilmodeli::model {
@@ -111,10 +111,8 @@ void Session::store_kv(int64_t layer, int64_t pos, const float* k, const float* 
         const float* k_head = k + h * hd;
         const float* v_head = v + h * hd;
         if (kv_type_ == KvCacheType::F16) {
-            for (int64_t i = 0; i < hd; ++i) {
-                k_cache16_[at + size_t(i)] = quant::fp32_to_fp16(k_head[i]);
-                v_cache16_[at + size_t(i)] = quant::fp32_to_fp16(v_head[i]);
-            }
+            kernels::float_to_half(k_head, &k_cache16_[at], hd);
+            kernels::float_to_half(v_head, &v_cache16_[at], hd);
         } else {
             std::copy_n(k_head, hd, &k_cache_[at]);
             std::copy_n(v_head, hd, &v_cache_[at]);

@@ -74,9 +74,11 @@ TEST_CASE("softmax matches double precision on every instruction set", "[kernels
     kernels::force_isa(before);
 }
 
-TEST_CASE("round_to_half gives the scalar conversion's bits on every instruction set", "[kernels]") {
-    // Random values over the half range and beyond, plus the edges: ties, subnormals, the
-    // overflow threshold (65520 rounds to inf, just below it to 65504), signed zeros, infinities.
+namespace {
+
+// Random values over the half range and beyond, plus the edges at the end: ties, subnormals, the
+// overflow threshold (65520 rounds to inf, just below it to 65504), signed zeros, infinities.
+std::vector<float> half_conversion_cases() {
     std::mt19937 rng(29);
     std::uniform_real_distribution<float> exponent(-30.0f, 17.0f);
     std::vector<float> values;
@@ -85,6 +87,32 @@ TEST_CASE("round_to_half gives the scalar conversion's bits on every instruction
                     -65520.0f, 5.9604645e-8f, 2.9802322e-8f, 2.98024e-8f, 6.1035156e-5f, 6.1e-5f, 1e-10f,
                     INFINITY, -INFINITY})
         values.push_back(v);
+    return values;
+}
+
+}  // namespace
+
+TEST_CASE("float_to_half gives the scalar conversion's bits on every instruction set", "[kernels]") {
+    const std::vector<float> values = half_conversion_cases();
+    const std::string before = kernels::active_isa();
+    for (const auto& isa : kernels::available_isas()) {
+        kernels::force_isa(isa);
+        for (size_t n : {size_t(1), size_t(7), size_t(16), size_t(37), values.size()}) {
+            const size_t first = values.size() - n;  // the edges are at the end
+            std::vector<uint16_t> out(n + 1, 0xBEEF);  // one past the end, which must stay
+            kernels::float_to_half(values.data() + first, out.data(), int64_t(n));
+            for (size_t i = 0; i < n; ++i) {
+                INFO(isa << " n " << n << " value " << values[first + i]);
+                REQUIRE(out[i] == quant::fp32_to_fp16_scalar(values[first + i]));
+            }
+            CHECK(out[n] == 0xBEEF);
+        }
+    }
+    kernels::force_isa(before);
+}
+
+TEST_CASE("round_to_half gives the scalar conversion's bits on every instruction set", "[kernels]") {
+    const std::vector<float> values = half_conversion_cases();
     std::vector<float> want = values;
     for (float& v : want) v = quant::fp16_to_fp32(quant::fp32_to_fp16_scalar(v));
     const std::string before = kernels::active_isa();
