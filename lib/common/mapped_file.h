@@ -68,7 +68,6 @@ private:
     void* mapping_ = nullptr;  // the file's mapping (size_ bytes); null in views and once copied
     HugePageRegion copy_;
     int fd_ = -1;  // open for read(), except in views
-    uint64_t read_ahead_window_ = uint64_t(128) << 10;  // the most one WILLNEED call reads
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
 };
