@@ -4,6 +4,7 @@
 
 #include "kernels/kernel_table.h"
 #include "quant/half.h"
+#include "quant/quant_type.h"
 
 namespace dilmodeli::kernels {
 
@@ -32,8 +33,9 @@ void round_to_half_scalar(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] = quant::fp16_to_fp32(quant::fp32_to_fp16(x[i]));
 }
 
+// The registry's F16 row is the one definition of the rounding every ISA must match.
 void float_to_half_scalar(const float* x, uint16_t* out, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) out[i] = quant::fp32_to_fp16(x[i]);
+    quant::type_info(quant::TypeId::F16).quantize_row(x, out, n, nullptr);
 }
 
 }  // namespace detail
