@@ -55,7 +55,7 @@ uint64_t value_body_bytes(const gguf::Value& value) {
                 return 8 + v.size();
             } else if constexpr (std::is_same_v<T, gguf::Array>) {
                 uint64_t n = 4 + 8;
-                for (const gguf::Value& e : v.elements) n += value_body_bytes(e);
+                for (size_t i = 0; i < v.size(); ++i) n += value_body_bytes(v.at(i));
                 return n;
             } else if constexpr (std::is_same_v<T, bool>) {
                 return 1;

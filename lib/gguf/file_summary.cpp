@@ -17,7 +17,7 @@ nlohmann::json to_json(const Value& v) {
     if (auto i = v.as_int()) return *i;
     const Array* a = v.as_array();
     nlohmann::json out = nlohmann::json::array();
-    for (const Value& e : a->elements) out.push_back(to_json(e));
+    for (size_t i = 0; i < a->size(); ++i) out.push_back(to_json(a->at(i)));
     return out;
 }
 
@@ -65,9 +65,9 @@ nlohmann::json summarize(const GgufFile& file, bool with_tensors) {
     if (file.has("tokenizer.ggml.model")) {
         tok["model"] = file.get_string("tokenizer.ggml.model");
         if (const Value* tokens = file.find("tokenizer.ggml.tokens"))
-            if (const Array* a = tokens->as_array()) tok["vocab_size"] = a->elements.size();
+            if (const Array* a = tokens->as_array()) tok["vocab_size"] = a->size();
         if (const Value* merges = file.find("tokenizer.ggml.merges"))
-            if (const Array* a = merges->as_array()) tok["merges"] = a->elements.size();
+            if (const Array* a = merges->as_array()) tok["merges"] = a->size();
         for (const char* key : {"bos_token_id", "eos_token_id", "unknown_token_id",
                                 "padding_token_id", "add_bos_token", "add_eos_token", "pre"}) {
             if (const Value* v = file.find(std::string("tokenizer.ggml.") + key)) tok[key] = to_json(*v);

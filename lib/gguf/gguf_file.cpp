@@ -56,15 +56,9 @@ private:
 // The fewest bytes one element of `type` occupies, so that a count can be checked against
 // the rest of the file before anything is allocated for it.
 size_t min_encoded_size(ValueType type) {
-    switch (type) {
-        case ValueType::U8: case ValueType::I8: case ValueType::Bool: return 1;
-        case ValueType::U16: case ValueType::I16: return 2;
-        case ValueType::U32: case ValueType::I32: case ValueType::F32: return 4;
-        case ValueType::U64: case ValueType::I64: case ValueType::F64: return 8;
-        case ValueType::String: return 8;
-        case ValueType::Array: return 12;
-    }
-    return 1;
+    if (type == ValueType::String) return 8;  // the length
+    if (type == ValueType::Array) return 12;  // element type and count
+    return std::max<size_t>(1, fixed_width(type));
 }
 
 bool known_value_type(uint32_t t) { return t <= static_cast<uint32_t>(ValueType::F64); }
@@ -98,11 +92,9 @@ Value read_value(Cursor& in, ValueType type, const std::string& field, int depth
             if (count > in.remaining() / min_encoded_size(etype))
                 in.fail(field + ": array count " + std::to_string(count) + " cannot fit in the " +
                         std::to_string(in.remaining()) + " bytes left in the file");
-            Array array;
-            array.element_type = etype;
-            array.elements.reserve(count);
-            for (uint64_t i = 0; i < count; ++i)
-                array.elements.push_back(read_value(in, etype, field, depth + 1));
+            Array array(etype);
+            array.reserve(count);
+            for (uint64_t i = 0; i < count; ++i) array.push_back(read_value(in, etype, field, depth + 1));
             return Value(std::move(array));
         }
     }
@@ -360,33 +352,31 @@ void GgufFile::read_ahead(const std::vector<std::string>& tensor_names) const {
 std::vector<std::string> GgufFile::get_string_array(std::string_view key) const {
     const Value& v = require(key);
     const Array* a = v.as_array();
-    if (!a || a->element_type != ValueType::String) wrong_type(path(), key, v, "an array of strings");
+    if (!a || a->element_type() != ValueType::String) wrong_type(path(), key, v, "an array of strings");
     std::vector<std::string> out;
-    out.reserve(a->elements.size());
-    for (const Value& e : a->elements) out.push_back(*e.as_string());
+    out.reserve(a->size());
+    for (size_t i = 0; i < a->size(); ++i) out.push_back(*a->at(i).as_string());
     return out;
 }
 
 std::vector<double> GgufFile::get_float_array(std::string_view key) const {
     const Value& v = require(key);
     const Array* a = v.as_array();
-    if (!a || (!a->elements.empty() && !a->elements[0].is_number()))
-        wrong_type(path(), key, v, "an array of numbers");
+    if (!a || (!a->empty() && !a->at(0).is_number())) wrong_type(path(), key, v, "an array of numbers");
     std::vector<double> out;
-    out.reserve(a->elements.size());
-    for (const Value& e : a->elements) out.push_back(*e.as_double());
+    out.reserve(a->size());
+    for (size_t i = 0; i < a->size(); ++i) out.push_back(*a->at(i).as_double());
     return out;
 }
 
 std::vector<int64_t> GgufFile::get_int_array(std::string_view key) const {
     const Value& v = require(key);
     const Array* a = v.as_array();
-    if (!a || (!a->elements.empty() && !a->elements[0].is_integer()))
-        wrong_type(path(), key, v, "an array of integers");
+    if (!a || (!a->empty() && !a->at(0).is_integer())) wrong_type(path(), key, v, "an array of integers");
     std::vector<int64_t> out;
-    out.reserve(a->elements.size());
-    for (const Value& e : a->elements) {
-        auto i = e.as_int();
+    out.reserve(a->size());
+    for (size_t k = 0; k < a->size(); ++k) {
+        auto i = a->at(k).as_int();
         if (!i) wrong_type(path(), key, v, "an array of integers");
         out.push_back(*i);
     }

@@ -29,15 +29,10 @@ public:
                 if constexpr (std::is_same_v<T, std::string>) {
                     put_string(v);
                 } else if constexpr (std::is_same_v<T, Array>) {
-                    put<uint32_t>(static_cast<uint32_t>(v.element_type));
-                    put<uint64_t>(v.elements.size());
-                    for (const Value& e : v.elements) {
-                        if (e.type() != v.element_type)
-                            throw usage_error(std::string("GGUF array declared as ") +
-                                              value_type_name(v.element_type) + " holds a " +
-                                              value_type_name(e.type()));
-                        put_value_body(e);
-                    }
+                    // Array guarantees every element is of its element type.
+                    put<uint32_t>(static_cast<uint32_t>(v.element_type()));
+                    put<uint64_t>(v.size());
+                    for (size_t i = 0; i < v.size(); ++i) put_value_body(v.at(i));
                 } else if constexpr (std::is_same_v<T, bool>) {
                     put<uint8_t>(v ? 1 : 0);
                 } else {

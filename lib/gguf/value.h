@@ -1,6 +1,7 @@
 #pragma once
 // GGUF metadata values: every scalar type, strings and (nested) arrays, kept with their exact
 // stored type so that a file read and written again is byte-identical.
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,12 +16,35 @@ enum class ValueType : uint32_t {
 };
 
 const char* value_type_name(ValueType type);
+// Bytes of one value of a fixed-width type as stored; 0 for strings and arrays.
+size_t fixed_width(ValueType type);
 
 struct Value;
 
-struct Array {
-    ValueType element_type = ValueType::U8;
-    std::vector<Value> elements;
+// An array's elements, stored by kind: fixed-width numbers packed at their width, strings in one
+// buffer, nested arrays as Values. A 32,000-token vocabulary held as one Value per entry (tokens,
+// scores and token types) took 3.8 MiB, more than the KV cache of a small model.
+class Array {
+public:
+    explicit Array(ValueType element_type = ValueType::U8);
+    // Throws Error(Usage) if an element is not of element_type.
+    Array(ValueType element_type, const std::vector<Value>& elements);
+
+    ValueType element_type() const { return element_type_; }
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    // Element i (< size()), as a Value of element_type.
+    Value at(size_t i) const;
+    // Appends v; throws Error(Usage) if it is not of element_type.
+    void push_back(const Value& v);
+    void reserve(size_t n);
+
+private:
+    ValueType element_type_;
+    size_t size_ = 0;
+    std::vector<uint8_t> bytes_;        // numbers: size_ * width; strings: their bytes end to end
+    std::vector<uint64_t> string_ends_;  // strings: end of string i in bytes_
+    std::vector<Value> arrays_;          // nested arrays
 };
 
 struct Value {
@@ -46,8 +70,8 @@ struct Value {
     std::string summary(size_t max_elements = 8) const;
 
     static Value string(std::string s) { return Value(std::move(s)); }
-    static Value array(ValueType element_type, std::vector<Value> elements) {
-        return Value(Array{element_type, std::move(elements)});
+    static Value array(ValueType element_type, const std::vector<Value>& elements) {
+        return Value(Array(element_type, elements));
     }
 };
 
