@@ -34,12 +34,18 @@ void reconcile_with_ladder(CacheTopology& t, const BandwidthReport& b) {
     CacheLevel& last = t.levels.back();
     if (b.ladder.back().bytes < last.size_bytes) return;  // the ladder never left the cache
     const double beyond = b.ladder.back().gb_per_s[0];
-    uint64_t end = 0;
+    // The cache ends at the largest size still read 1.5x faster than memory. On a busy host
+    // the cache may lose that margin; then it ends where the memory plateau starts: the sizes
+    // from which every point reads within 1.2x of the largest.
+    const uint64_t inner = t.levels.size() > 1 ? t.levels[t.levels.size() - 2].size_bytes : 0;
+    uint64_t end = 0, before_plateau = 0;
     for (const LadderPoint& p : b.ladder) {
         if (p.bytes > last.size_bytes) break;
+        if (p.bytes <= inner) continue;
         if (p.gb_per_s[0] >= 1.5 * beyond) end = p.bytes;
+        if (p.gb_per_s[0] >= 1.2 * beyond) before_plateau = p.bytes;
     }
-    const uint64_t inner = t.levels.size() > 1 ? t.levels[t.levels.size() - 2].size_bytes : 0;
+    if (end == 0) end = before_plateau;
     if (end > inner && end < last.size_bytes / 2) last.measured_bytes = end;
 }
 

@@ -200,6 +200,16 @@ TEST_CASE("a last-level cache the ladder contradicts gets its measured size", "[
     CHECK(t.level_holding(100 << 20, 1) == "L3");
     CHECK(adjusted.levels[0].measured_bytes == 0);
 
+    // On a busy host the cache may read only 1.3x faster than memory; it still ends where the
+    // memory plateau starts, not at the reported 508 MiB.
+    BandwidthReport busy = b;
+    for (LadderPoint& p : busy.ladder)
+        if (p.bytes > (1 << 20)) p.gb_per_s[0] = p.bytes <= (32 << 20) ? 52.0 : 40.0;
+    CacheTopology busy_adjusted = t;
+    reconcile_with_ladder(busy_adjusted, busy);
+    CHECK(busy_adjusted.levels[2].measured_bytes == 32 << 20);
+    CHECK(busy_adjusted.level_holding(200 << 20, 1) == "DRAM");
+
     // A ladder that stops inside the reported cache proves nothing.
     BandwidthReport short_ladder = b;
     short_ladder.ladder.resize(10);  // up to 8M
