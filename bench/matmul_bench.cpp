@@ -6,7 +6,7 @@
 //
 // usage: matmul_bench [--types Q4_0,Q8_0,...] [--isas avx512,...] [--runs N] [--pool-mb M]
 //                     [--batch TOKENS] [--threads 1,2] [--cpu-time 1 (one thread, CPU time)]
-//                     [--shapes COLSxROWS,...]
+//                     [--shapes COLSxROWS,...] [--only matvec|batch]
 #include <tbb/global_control.h>
 #include <tbb/task_arena.h>
 
@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
     size_t pool_mb = 384;
     int batch = 128;
     bool cpu_time = false;
+    std::string only;  // empty: both
     std::vector<std::string> thread_counts_flag;
     std::vector<std::pair<int64_t, int64_t>> shapes = {{2048, 5632}, {5632, 2048}};  // cols x rows
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -125,6 +126,7 @@ int main(int argc, char** argv) {
         else if (flag == "--pool-mb") pool_mb = size_t(std::stoul(value));
         else if (flag == "--batch") batch = std::max(1, std::stoi(value));
         else if (flag == "--cpu-time") cpu_time = value == "1";
+        else if (flag == "--only" && (value == "matvec" || value == "batch")) only = value;
         else if (flag == "--threads") thread_counts_flag = split(value);
         else if (flag == "--shapes") {
             shapes.clear();
@@ -164,6 +166,7 @@ int main(int argc, char** argv) {
                 std::vector<float> y(size_t(rows) * size_t(batch));
                 const double bytes = double(pool.matrices[0].row_bytes) * double(rows);
                 for (int threads : thread_counts) {
+                    if (only == "batch") break;
                     const double s = time_products(pool, 1, x, y, runs, threads, cpu_time);
                     std::printf("%s    {\"isa\": \"%s\", \"type\": \"%s\", \"cols\": %lld, \"rows\": %lld, "
                                 "\"threads\": %d, \"tokens\": 1, \"ms\": %.4f, \"gbps\": %.2f}",
@@ -172,12 +175,14 @@ int main(int argc, char** argv) {
                     first = false;
                 }
                 for (int threads : thread_counts) {
+                    if (only == "matvec") break;
                     const double s = time_products(pool, batch, x, y, std::max(3, runs / 2), threads, cpu_time);
                     const double flops = 2.0 * double(rows) * double(cols) * batch;
-                    std::printf(",\n    {\"isa\": \"%s\", \"type\": \"%s\", \"cols\": %lld, \"rows\": %lld, "
+                    std::printf("%s    {\"isa\": \"%s\", \"type\": \"%s\", \"cols\": %lld, \"rows\": %lld, "
                                 "\"threads\": %d, \"tokens\": %d, \"ms\": %.3f, \"gflops\": %.1f}",
-                                isa.c_str(), info.name, (long long)cols, (long long)rows, threads, batch, s * 1e3,
+                                first ? "" : ",\n", isa.c_str(), info.name, (long long)cols, (long long)rows, threads, batch, s * 1e3,
                                 flops / s * 1e-9);
+                    first = false;
                 }
                 std::fflush(stdout);
             }

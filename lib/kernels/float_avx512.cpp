@@ -18,6 +18,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/outer_product_local.h"
+#include "kernels/sums_avx512_local.h"
 #include "kernels/tu_local.h"
 #include "quant/quant_type.h"
 
@@ -57,29 +58,6 @@ struct Fused {
     static Batch apply(const Batch& a, const Batch& b, const Batch& c) { return fma(a, b, c); }
 };
 
-
-// Sixteen horizontal sums at once: lane j of the result is xsimd::hadd(v[j]), bit for bit. Both
-// add the same pairs in the same tree (the 256-bit halves, then the 128-bit halves, then
-// adjacent pairs twice), and a + b == b + a exactly, so only where the lanes travel differs: here
-// two vectors share each shuffle and add, 45 instructions for 16 sums against about 12 for one.
-inline __attribute__((always_inline)) Batch hadd16(const Batch v[16]) {
-    // Level by level the survivors of source i sit in lanes that, after the last level, make lane
-    // 4k + j hold source 4j + k; reading the sources in that transposed order undoes it.
-    __m512 a[8], b[4], c[2];
-#pragma GCC unroll 8
-    for (int p = 0; p < 8; ++p) {
-        const int lo = 4 * ((2 * p) % 4) + (2 * p) / 4, hi = 4 * ((2 * p + 1) % 4) + (2 * p + 1) / 4;
-        a[p] = _mm512_add_ps(_mm512_shuffle_f32x4(v[lo], v[hi], 0x44), _mm512_shuffle_f32x4(v[lo], v[hi], 0xEE));
-    }
-#pragma GCC unroll 4
-    for (int p = 0; p < 4; ++p)
-        b[p] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0x88),
-                             _mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0xDD));
-#pragma GCC unroll 2
-    for (int p = 0; p < 2; ++p)
-        c[p] = _mm512_add_ps(_mm512_shuffle_ps(b[2 * p], b[2 * p + 1], 0x88), _mm512_shuffle_ps(b[2 * p], b[2 * p + 1], 0xDD));
-    return _mm512_add_ps(_mm512_shuffle_ps(c[0], c[1], 0x88), _mm512_shuffle_ps(c[0], c[1], 0xDD));
-}
 
 template <typename W>
 struct FloatKernel {
@@ -145,27 +123,6 @@ struct FloatKernel {
                 acc[r] = fma(W::load_masked(w + r * g.w_stride + i * W::kBytes, m), xv, acc[r]);
         }
         hadd16(acc).store_unaligned(g.y + r0);
-    }
-
-    // The R x T horizontal sums into y. Short rows (attention's 64-128 columns) spend as much
-    // on these as on their multiply-adds, so tiles of eight or more sums take them sixteen at a
-    // time.
-    template <int R, int T>
-    static void store_sums(const Batch (&acc)[R][T], const GemmArgs& g, int64_t r0, int64_t t0) {
-        if constexpr (R * T < 8) {
-            for (int t = 0; t < T; ++t)
-                for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = xsimd::hadd(acc[r][t]);
-        } else {
-            for (int first = 0; first < R * T; first += 16) {
-                Batch v[16];
-                for (int j = 0; j < 16; ++j)
-                    v[j] = first + j < R * T ? acc[(first + j) % R][(first + j) / R] : Batch(0.0f);
-                alignas(64) float sums[16];
-                hadd16(v).store_aligned(sums);
-                for (int j = 0; j < 16 && first + j < R * T; ++j)
-                    g.y[(t0 + (first + j) / R) * g.ldy + r0 + (first + j) % R] = sums[j];
-            }
-        }
     }
 };
 

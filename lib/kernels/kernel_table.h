@@ -124,7 +124,8 @@ static_assert(sizeof(Q8BlockK) == 292, "Q8BlockK layout");
 
 // 16 blocks of 32 activations transposed for AVX-512 VNNI: lane p holds block kGroupLaneBlock[p]
 // of the group, and qs[s][p] its elements 4s..4s+3, so one vpdpbusd per slot s sums 16 blocks
-// at once. negsum = -(sum of the block's qs), d its scale. Missing blocks (row tail) are zero.
+// at once. negsum = -(sum of the block's qs), d its scale. Missing blocks (row tail) are zero,
+// but a last group of at most 8 blocks repeats them in the lanes of blocks 8..15.
 struct alignas(64) Q8Group16 {
     int8_t qs[8][16][4];
     int32_t negsum[16];

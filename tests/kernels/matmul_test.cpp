@@ -243,10 +243,13 @@ TEST_CASE("a batch gives the same bits as its tokens one at a time", "[kernels]"
     // Batches take other paths (token tiles; rows packed into scratch where the instruction set
     // has a packed layout) than single tokens, but each output is the same sequential sum.
     // Float batches by outer products are the exception; the next test pins their sums.
+    // Rows ending in a tile of three, and rows of 24 or 21 blocks: AVX-512 pairs two rows' last
+    // groups of 8 or fewer blocks in one register (and leaves a third alone).
     IsaGuard guard;
-    const int64_t rows = 70;
+    const int64_t rows = 71;
     for (const quant::TypeInfo* info : quantizable_types()) {
-        for (int64_t cols : {info->block_size == 1 ? int64_t(768) : 24 * info->block_size, int64_t(2048)}) {
+        const int64_t block = info->block_size;
+        for (int64_t cols : {block == 1 ? int64_t(768) : 24 * block, block == 1 ? int64_t(771) : 21 * block, int64_t(2048)}) {
             const Quantized q = quantize_matrix(*info, rows, cols, 777);
             const int64_t n_tokens = 37;
             const auto x = random_values(size_t(n_tokens * cols), 5);
