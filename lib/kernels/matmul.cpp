@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <memory>
 
 #include "common/error.h"
@@ -162,51 +163,138 @@ void gemm_tile(const TypeKernel& k, const WeightMatrix& w, const KernelInput& in
             y + t0 * w.rows + r0, w.rows});
 }
 
+// One product's share of a parallel loop: task i computes a fixed block of its output, from
+// inputs prepared once per call (so products that share them can run in one loop).
+struct ProductTasks {
+    int64_t n_tasks = 0;
+    std::function<void(int64_t)> run;
+};
+
+// Tiles of rows x tokens (tiling_of) by the type's kernel.
+ProductTasks tile_tasks(const WeightMatrix& w, const TypeKernel& k, const KernelInput& in, int64_t n_tokens, float* y,
+                        bool serial) {
+    const Tiling t = tiling_of(w, n_tokens, serial);
+    return {t.tasks(), [w, &k, in, n_tokens, y, t](int64_t task) {
+                run_tile_task(w, n_tokens, t, task, [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+                    gemm_tile(k, w, in, y, r0, r1, t0, t1);
+                });
+            }};
+}
+
 // Batches of types with a packed layout: each task copies a block of rows (sized to stay in L2)
 // into scratch, packs it, and runs every token over it, so the shuffles that put a row's blocks
 // in register order are paid once per row instead of once per row and tile of tokens.
-void matmul_packed_batch(const WeightMatrix& w, const TypeKernel& k, const uint8_t* act, size_t act_stride,
-                         int64_t n_tokens, float* y) {
+ProductTasks packed_batch_tasks(const WeightMatrix& w, const TypeKernel& k, const KernelInput& in, int64_t n_tokens,
+                                float* y) {
     const quant::TypeInfo& info = quant::type_info(w.type);
     // Whole groups of 16 blocks (see PackRowsFn).
     const size_t packed_row_bytes = size_t(round_up(w.cols / info.block_size, 16)) * info.block_bytes;
     const int64_t fit = int64_t(kBatchChunkBytes / packed_row_bytes) / 4 * 4;
     const int64_t row_chunk = std::clamp<int64_t>(fit, 4, kBatchRowChunk);
-    const int64_t n_tasks = (w.rows + row_chunk - 1) / row_chunk;
-    auto run = [&](int64_t task) {
-        const int64_t r0 = task * row_chunk, rows = std::min(w.rows, r0 + row_chunk) - r0;
-        ThreadScratch<WeightBuffer> scratch;
-        uint8_t* packed = scratch->reserve(size_t(rows) * packed_row_bytes);
-        k.pack_rows(w.row(r0), w.row_bytes, packed, packed_row_bytes, rows, w.cols);
-        k.gemm_packed({packed, packed_row_bytes, rows, act, act_stride, n_tokens, w.cols, y + r0, w.rows});
-    };
-    run_tasks(n_tasks, w.rows * w.cols * n_tokens, run);
+    return {(w.rows + row_chunk - 1) / row_chunk, [w, &k, in, n_tokens, y, packed_row_bytes, row_chunk](int64_t task) {
+                const int64_t r0 = task * row_chunk, rows = std::min(w.rows, r0 + row_chunk) - r0;
+                ThreadScratch<WeightBuffer> scratch;
+                uint8_t* packed = scratch->reserve(size_t(rows) * packed_row_bytes);
+                k.pack_rows(w.row(r0), w.row_bytes, packed, packed_row_bytes, rows, w.cols);
+                k.gemm_packed({packed, packed_row_bytes, rows, in.act, in.stride, n_tokens, w.cols, y + r0, w.rows});
+            }};
 }
 
-// Batches of float weights by outer products (see detail::OuterArgs): the activations are
-// transposed once, then each task computes a block of rows for every token.
-void matmul_outer_batch(const WeightMatrix& w, const TypeKernel& k, const float* x, int64_t n_tokens, float* y) {
-    const int64_t xt_stride = round_up(n_tokens, detail::kOuterTokenAlign);
-    ThreadScratch<ActivationBuffer> transposed;
-    auto* xt = reinterpret_cast<float*>(transposed->reserve(size_t(w.cols * xt_stride) * sizeof(float)));
-    // Blocks of 16 tokens x 64 columns: reads and writes both stay within a few lines.
-    for (int64_t t0 = 0; t0 < xt_stride; t0 += 16)
-        for (int64_t i0 = 0; i0 < w.cols; i0 += 64)
-            for (int64_t i = i0; i < std::min(w.cols, i0 + 64); ++i)
-                for (int64_t t = t0; t < t0 + 16; ++t)
-                    xt[i * xt_stride + t] = t < n_tokens ? x[t * w.cols + i] : 0.0f;
-    // Four tiles of rows per task: six tasks for a 256-row KV projection, so two threads stay
-    // balanced; the activations each task re-reads from L3 cost little against its products.
-    const int64_t row_chunk = 4 * detail::kOuterTileRows;
-    const int64_t n_tasks = (w.rows + row_chunk - 1) / row_chunk;
-    auto run = [&](int64_t task) {
-        const int64_t r0 = task * row_chunk, rows = std::min(w.rows, r0 + row_chunk) - r0;
-        ThreadScratch<WeightBuffer> scratch;
-        const size_t floats = size_t(detail::kOuterTileRows * detail::kOuterDepth + rows * xt_stride);
-        k.gemm_outer({w.row(r0), w.row_bytes, rows, xt, xt_stride, n_tokens, w.cols, y + r0, w.rows,
-                      reinterpret_cast<float*>(scratch->reserve(floats * sizeof(float)))});
+// x (n_tokens x cols) transposed for outer products: xt[i * xt_stride + t], the tokens past
+// n_tokens zero. Blocks of 16 tokens x 64 columns keep reads and writes within a few lines.
+void transpose_tokens(const float* x, int64_t n_tokens, int64_t cols, int64_t xt_stride, float* xt) {
+    auto columns = [&](int64_t i0) {
+        for (int64_t t0 = 0; t0 < xt_stride; t0 += 16)
+            for (int64_t i = i0; i < std::min(cols, i0 + 64); ++i)
+                for (int64_t t = t0; t < t0 + 16; ++t) xt[i * xt_stride + t] = t < n_tokens ? x[t * cols + i] : 0.0f;
     };
-    run_tasks(n_tasks, w.rows * w.cols * n_tokens, run);
+    const int64_t blocks = (cols + 63) / 64;
+    if (n_tokens * cols < (int64_t(1) << 16)) {
+        for (int64_t b = 0; b < blocks; ++b) columns(64 * b);
+    } else {
+        tbb::parallel_for(int64_t(0), blocks, [&](int64_t b) { columns(64 * b); });
+    }
+}
+
+// Batches of float weights by outer products (see detail::OuterArgs) over the transposed
+// activations: each task computes a block of rows for every token. Four tiles of rows per task:
+// six tasks for a 256-row KV projection, so two threads stay balanced; the activations each task
+// re-reads from L3 cost little against its products.
+ProductTasks outer_batch_tasks(const WeightMatrix& w, const TypeKernel& k, const float* xt, int64_t xt_stride,
+                               int64_t n_tokens, float* y) {
+    const int64_t row_chunk = 4 * detail::kOuterTileRows;
+    return {(w.rows + row_chunk - 1) / row_chunk, [w, &k, xt, xt_stride, n_tokens, y, row_chunk](int64_t task) {
+                const int64_t r0 = task * row_chunk, rows = std::min(w.rows, r0 + row_chunk) - r0;
+                ThreadScratch<WeightBuffer> scratch;
+                const size_t floats = size_t(detail::kOuterTileRows * detail::kOuterDepth + rows * xt_stride);
+                k.gemm_outer({w.row(r0), w.row_bytes, rows, xt, xt_stride, n_tokens, w.cols, y + r0, w.rows,
+                              reinterpret_cast<float*>(scratch->reserve(floats * sizeof(float)))});
+            }};
+}
+
+bool takes_outer_products(const TypeKernel& k, int64_t n_tokens) { return k.gemm_outer && n_tokens > kWholeBatch; }
+
+// Products with one input and column count, each type with a kernel: the input is prepared once
+// per form the products read (quantized once per activation format, a mixed file's Q4_K and Q6_K
+// may differ; transposed once for outer products), then every product's tasks run as one
+// parallel loop, so threads meet once instead of once per matrix, and a small product (a KV
+// projection) shares the threads with the large ones instead of running alone.
+void run_products(const Product* products, int64_t count, const float* x, int64_t n_tokens) {
+    const int64_t cols = products[0].w.cols;
+    struct Format {
+        const TypeKernel* kernel;
+        size_t offset;  // in the buffer
+        KernelInput input;
+    };
+    std::vector<Format> formats;
+    std::vector<size_t> format_of(static_cast<size_t>(count));
+    size_t bytes = 0;
+    bool outer = false;
+    for (int64_t i = 0; i < count; ++i) {
+        const TypeKernel& ki = kernel_for(products[i].w.type);
+        if (takes_outer_products(ki, n_tokens)) {
+            outer = true;
+            continue;
+        }
+        size_t f = 0;
+        while (f < formats.size() && !(formats[f].kernel->quantize == ki.quantize &&
+                                       formats[f].kernel->act_bytes == ki.act_bytes))
+            ++f;
+        if (f == formats.size()) {
+            formats.push_back({&ki, bytes, {}});
+            bytes += input_stride(ki, cols) * size_t(n_tokens);
+        }
+        format_of[size_t(i)] = f;
+    }
+    const int64_t xt_stride = round_up(n_tokens, detail::kOuterTokenAlign);
+    const size_t xt_offset = size_t(round_up(int64_t(bytes), 64));
+    if (outer) bytes = xt_offset + size_t(cols * xt_stride) * sizeof(float);
+    ThreadScratch<ActivationBuffer> scratch;
+    uint8_t* buffer = scratch->reserve(bytes);
+    for (Format& f : formats) f.input = kernel_input(*f.kernel, x, n_tokens, cols, buffer + f.offset);
+    auto* xt = reinterpret_cast<float*>(buffer + xt_offset);
+    if (outer) transpose_tokens(x, n_tokens, cols, xt_stride, xt);
+
+    int64_t work = 0;
+    for (int64_t i = 0; i < count; ++i) work += products[i].w.rows * cols * n_tokens;
+    std::vector<ProductTasks> parts;
+    std::vector<int64_t> tasks_before{0};  // task j belongs to the last part whose first task is <= j
+    for (int64_t i = 0; i < count; ++i) {
+        const Product& p = products[i];
+        const TypeKernel& k = kernel_for(p.w.type);
+        if (takes_outer_products(k, n_tokens)) {
+            parts.push_back(outer_batch_tasks(p.w, k, xt, xt_stride, n_tokens, p.y));
+        } else {
+            const KernelInput& in = formats[format_of[size_t(i)]].input;
+            parts.push_back(k.pack_rows && n_tokens > kWholeBatch ? packed_batch_tasks(p.w, k, in, n_tokens, p.y)
+                                                                  : tile_tasks(p.w, k, in, n_tokens, p.y, runs_serially(work)));
+        }
+        tasks_before.push_back(tasks_before.back() + parts.back().n_tasks);
+    }
+    run_tasks(tasks_before.back(), work, [&](int64_t task) {
+        const auto part = size_t(std::upper_bound(tasks_before.begin(), tasks_before.end(), task) - tasks_before.begin()) - 1;
+        parts[part].run(task - tasks_before[part]);
+    });
 }
 
 // Types with no kernel (TQ1_0, ...): dequantize one row at a time and use the float kernel.
@@ -261,82 +349,27 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
         std::fill(y, y + n_tokens * w.rows, 0.0f);
         return;
     }
-    const TypeKernel& k = kernel_for(w.type);
-    if (!k.gemm) {
+    if (!kernel_for(w.type).gemm) {
         matmul_dequantized(w, x, n_tokens, y);
         return;
     }
-    if (k.gemm_outer && n_tokens > kWholeBatch) {
-        matmul_outer_batch(w, k, x, n_tokens, y);
-        return;
-    }
-    ThreadScratch<ActivationBuffer> scratch;
-    const KernelInput in =
-        kernel_input(k, x, n_tokens, w.cols, scratch->reserve(input_stride(k, w.cols) * size_t(n_tokens)));
-    if (k.pack_rows && n_tokens > kWholeBatch) {
-        matmul_packed_batch(w, k, in.act, in.stride, n_tokens, y);
-        return;
-    }
-    for_each_tile(w, n_tokens,
-                  [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) { gemm_tile(k, w, in, y, r0, r1, t0, t1); });
+    const Product product{w, y};
+    run_products(&product, 1, x, n_tokens);
 }
 
 void matmul_many(const Product* products, int64_t count, const float* x, int64_t n_tokens) {
     if (count <= 0 || n_tokens <= 0) return;
     const int64_t cols = products[0].w.cols;
-    bool fused = n_tokens <= kWholeBatch;
-    for (int64_t i = 0; i < count && fused; ++i) {
+    bool shared = cols > 0;
+    for (int64_t i = 0; i < count && shared; ++i) {
         const WeightMatrix& w = products[i].w;
-        fused = w.cols == cols && w.rows > 0 && kernel_for(w.type).gemm;
+        shared = w.cols == cols && w.rows > 0 && kernel_for(w.type).gemm;
     }
-    if (!fused) {
+    if (!shared) {
         for (int64_t i = 0; i < count; ++i) matmul(products[i].w, x, n_tokens, products[i].y);
         return;
     }
-    // Each activation format the products read (a mixed file's Q4_K and Q6_K may differ),
-    // quantized once into one buffer.
-    struct Format {
-        const TypeKernel* kernel;
-        size_t offset;  // in the buffer
-        KernelInput input;
-    };
-    std::vector<Format> formats;
-    std::vector<size_t> format_of(static_cast<size_t>(count));
-    size_t bytes = 0;
-    for (int64_t i = 0; i < count; ++i) {
-        const TypeKernel& ki = kernel_for(products[i].w.type);
-        size_t f = 0;
-        while (f < formats.size() && !(formats[f].kernel->quantize == ki.quantize &&
-                                       formats[f].kernel->act_bytes == ki.act_bytes))
-            ++f;
-        if (f == formats.size()) {
-            formats.push_back({&ki, bytes, {}});
-            bytes += input_stride(ki, cols) * size_t(n_tokens);
-        }
-        format_of[size_t(i)] = f;
-    }
-    ThreadScratch<ActivationBuffer> scratch;
-    uint8_t* buffer = scratch->reserve(bytes);
-    for (Format& f : formats) f.input = kernel_input(*f.kernel, x, n_tokens, cols, buffer + f.offset);
-    // Task i's product: the first whose tasks end after it.
-    std::vector<Tiling> tilings;
-    std::vector<int64_t> tasks_before{0};
-    int64_t work = 0;
-    for (int64_t i = 0; i < count; ++i) work += products[i].w.rows * cols * n_tokens;
-    for (int64_t i = 0; i < count; ++i) {
-        tilings.push_back(tiling_of(products[i].w, n_tokens, runs_serially(work)));
-        tasks_before.push_back(tasks_before.back() + tilings.back().tasks());
-    }
-    run_tasks(tasks_before.back(), work, [&](int64_t task) {
-        const auto after = std::upper_bound(tasks_before.begin(), tasks_before.end(), task);
-        const auto i = int64_t(after - tasks_before.begin()) - 1;
-        const Product& p = products[i];
-        const KernelInput& in = formats[format_of[size_t(i)]].input;
-        run_tile_task(p.w, n_tokens, tilings[size_t(i)], task - tasks_before[size_t(i)],
-                      [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-                          gemm_tile(kernel_for(p.w.type), p.w, in, p.y, r0, r1, t0, t1);
-                      });
-    });
+    run_products(products, count, x, n_tokens);
 }
 
 void weighted_row_sum(const WeightMatrix& w, const float* weights, int64_t n_sets, float* out) {

@@ -35,10 +35,10 @@ struct WeightMatrix {
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y);
 
 // Products of several matrices with the same input and column count (a layer's Q, K and V; its
-// gate and up): products[i].y = x * products[i].w^T, each with exactly matmul's bits. For a few
-// tokens their tiles run as one parallel loop over the shared quantized input, so threads meet
-// once instead of once per matrix; otherwise, or when the types read different activation
-// layouts, the products run one after another.
+// gate and up): products[i].y = x * products[i].w^T, each with exactly matmul's bits. The input
+// is quantized (or, for float batches, transposed) once per form the types read, and all the
+// products' tasks run as one parallel loop, so threads meet once instead of once per matrix.
+// Types without a kernel make the products run one after another.
 struct Product {
     WeightMatrix w;
     float* y;
