@@ -59,7 +59,7 @@ void quantize_group16(const float* x, int64_t n, void* out) {
         }
         // A last group of at most 8 blocks (lanes p % 4 < 2) repeats them in the lanes of blocks
         // 8..15, for kernels that pair two rows in one register there (GroupKernel). Weights
-        // there are zero blocks with zero scales, so every other kernel adds zero as before.
+        // there are zero blocks with zero scales, so every other kernel still adds zero there.
         if (nb - 16 * gi <= 8) {
             for (int p = 0; p < 16; ++p) {
                 if (p % 4 < 2) continue;
@@ -260,7 +260,8 @@ struct GroupKernel {
             }
             W::for_each_slot(load_field, [&](int s, __m512i v) {
                 for (int t = 0; t < T; ++t)
-                    chain[s % kChains][t] = _mm512_dpbusd_epi32(chain[s % kChains][t], v, _mm512_load_si512(a[t][gi].qs[s]));
+                    chain[s % kChains][t] =
+                        _mm512_dpbusd_epi32(chain[s % kChains][t], v, _mm512_load_si512(a[t][gi].qs[s]));
             });
             for (int t = 0; t < T; ++t)
                 isum[t] = kChains == 2 ? _mm512_add_epi32(chain[0][t], chain[1][t]) : chain[0][t];
@@ -268,7 +269,8 @@ struct GroupKernel {
         // Full groups read all four quads (a constant, so the test compiles away). A last group
         // of 4, 8 or 12 blocks is read in place, its missing quads zero registers; any other
         // remainder is copied into a zeroed group first, so no row is read past its end.
-        auto row_step = [&](int64_t gi, int r, auto quads_read, auto copy_tail, auto packed) __attribute__((always_inline)) {
+        auto row_step = [&](int64_t gi, int r, auto quads_read, auto copy_tail,
+                            auto packed) __attribute__((always_inline)) {
             const uint8_t* blocks = g.w + size_t(r0 + r) * g.w_stride + size_t(gi) * kGroupBytes;
             for (int line = 0; line < kGroupBytes; line += 64)
                 _mm_prefetch(reinterpret_cast<const char*>(blocks + prefetch + line), _MM_HINT_T0);
@@ -306,8 +308,8 @@ struct GroupKernel {
         // A packed row's last group of at most 8 blocks fills only the lanes with p % 4 < 2, and
         // the activations repeat those blocks in the lanes with p % 4 >= 2 (quantize_group16). So
         // rows r and r + 1 share one register, r + 1's blocks in the upper lanes, and each row's
-        // lanes are added to its own sums (masked, after moving r + 1's down): the same products
-        // in the same lanes as row_step's, whose other lanes add zero. The 110M shape's 768-column
+        // sums get the products of its own lanes (r + 1's moved down first), the other lanes' zeroed:
+        // the same products in the same lanes as row_step's, whose other lanes add zero. The 110M shape's 768-column
         // rows (24 blocks) then take half the vpdpbusd for their last group; 128-token products
         // ran only 3-4% faster (so the multiply-adds are not what bounds them), and the zeroing
         // masks (instead of masked merges into the sums, which GCC keeps in memory and whose

@@ -286,13 +286,16 @@ void run_products(const Product* products, int64_t count, const float* x, int64_
             parts.push_back(outer_batch_tasks(p.w, k, xt, xt_stride, n_tokens, p.y));
         } else {
             const KernelInput& in = formats[format_of[size_t(i)]].input;
-            parts.push_back(k.pack_rows && n_tokens > kWholeBatch ? packed_batch_tasks(p.w, k, in, n_tokens, p.y)
-                                                                  : tile_tasks(p.w, k, in, n_tokens, p.y, runs_serially(work)));
+            if (k.pack_rows && n_tokens > kWholeBatch)
+                parts.push_back(packed_batch_tasks(p.w, k, in, n_tokens, p.y));
+            else
+                parts.push_back(tile_tasks(p.w, k, in, n_tokens, p.y, runs_serially(work)));
         }
         tasks_before.push_back(tasks_before.back() + parts.back().n_tasks);
     }
     run_tasks(tasks_before.back(), work, [&](int64_t task) {
-        const auto part = size_t(std::upper_bound(tasks_before.begin(), tasks_before.end(), task) - tasks_before.begin()) - 1;
+        const auto after = std::upper_bound(tasks_before.begin(), tasks_before.end(), task);
+        const auto part = size_t(after - tasks_before.begin()) - 1;
         parts[part].run(task - tasks_before[part]);
     });
 }

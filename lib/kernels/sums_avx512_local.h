@@ -32,7 +32,8 @@ inline __attribute__((always_inline)) xsimd::batch<float, xsimd::avx512f> hadd16
                              _mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0xDD));
 #pragma GCC unroll 2
     for (int p = 0; p < 2; ++p)
-        c[p] = _mm512_add_ps(_mm512_shuffle_ps(b[2 * p], b[2 * p + 1], 0x88), _mm512_shuffle_ps(b[2 * p], b[2 * p + 1], 0xDD));
+        c[p] = _mm512_add_ps(_mm512_shuffle_ps(b[2 * p], b[2 * p + 1], 0x88),
+                             _mm512_shuffle_ps(b[2 * p], b[2 * p + 1], 0xDD));
     return _mm512_add_ps(_mm512_shuffle_ps(c[0], c[1], 0x88), _mm512_shuffle_ps(c[0], c[1], 0xDD));
 }
 
@@ -60,7 +61,8 @@ inline __attribute__((always_inline)) void store_sums(const xsimd::batch<float, 
     } else {
         for (int first = 0; first < R * T; first += 16) {
             Batch v[16];
-            for (int j = 0; j < 16; ++j) v[j] = first + j < R * T ? acc[(first + j) % R][(first + j) / R] : Batch(0.0f);
+            for (int j = 0; j < 16; ++j)
+                v[j] = first + j < R * T ? acc[(first + j) % R][(first + j) / R] : Batch(0.0f);
             alignas(64) float sums[16];
             hadd16(v).store_aligned(sums);
             for (int j = 0; j < 16 && first + j < R * T; ++j)
