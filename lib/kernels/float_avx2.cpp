@@ -13,6 +13,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/outer_product_local.h"
+#include "kernels/sums_avx2_local.h"
 #include "kernels/tu_local.h"
 #include "quant/quant_type.h"
 
@@ -93,8 +94,7 @@ struct FloatKernel {
                 for (int r = 0; r < R; ++r) acc[r][t] = fma(wv[r], xv, acc[r][t]);
             }
         }
-        for (int t = 0; t < T; ++t)
-            for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = xsimd::hadd(acc[r][t]);
+        store_sums<R, T>(acc, g, r0, t0);
     }
 };
 

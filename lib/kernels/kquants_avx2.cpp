@@ -11,6 +11,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/sums_avx2_local.h"
 #include "kernels/tu_local.h"
 #include "quant/block_layouts.h"
 #include "quant/quant_type.h"
@@ -127,8 +128,7 @@ struct SuperKernel {
                 W::template row<T>(*reinterpret_cast<const typename W::Block*>(block), a, acc[r]);
             }
         }
-        for (int t = 0; t < T; ++t)
-            for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = xsimd::hadd(acc[r][t]);
+        store_sums<R, T>(acc, g, r0, t0);
     }
 };
 

@@ -10,6 +10,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/sums_avx2_local.h"
 #include "kernels/tu_local.h"
 #include "quant/block_layouts.h"
 #include "quant/quant_type.h"
@@ -211,8 +212,10 @@ struct BlockKernel {
                 }
             }
         }
-        for (int t = 0; t < T; ++t)
-            for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = xsimd::hadd(acc[r][t]) + min_acc[r][t];
+        store_sums<R, T>(acc, g, r0, t0);
+        if constexpr (W::kHasMin)
+            for (int t = 0; t < T; ++t)
+                for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] += min_acc[r][t];
     }
 };
 
