@@ -352,8 +352,19 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
         std::fill(y, y + n_tokens * w.rows, 0.0f);
         return;
     }
-    if (!kernel_for(w.type).gemm) {
+    const TypeKernel& k = kernel_for(w.type);
+    if (!k.gemm) {
         matmul_dequantized(w, x, n_tokens, y);
+        return;
+    }
+    if (n_tokens <= kWholeBatch) {
+        // A token or a few (generation, attention's scores): run_products's plan in vectors and
+        // std::functions would cost more than some of these products.
+        ThreadScratch<ActivationBuffer> scratch;
+        const KernelInput in =
+            kernel_input(k, x, n_tokens, w.cols, scratch->reserve(input_stride(k, w.cols) * size_t(n_tokens)));
+        for_each_tile(w, n_tokens,
+                      [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) { gemm_tile(k, w, in, y, r0, r1, t0, t1); });
         return;
     }
     const Product product{w, y};
