@@ -126,7 +126,13 @@ int main(int argc, char** argv) {
         else if (flag == "--pool-mb") pool_mb = size_t(std::stoul(value));
         else if (flag == "--batch") batch = std::max(1, std::stoi(value));
         else if (flag == "--cpu-time") cpu_time = value == "1";
-        else if (flag == "--only" && (value == "matvec" || value == "batch")) only = value;
+        else if (flag == "--only") {
+            if (value != "matvec" && value != "batch") {
+                std::fprintf(stderr, "--only takes matvec or batch, not %s\n", value.c_str());
+                return 2;
+            }
+            only = value;
+        }
         else if (flag == "--threads") thread_counts_flag = split(value);
         else if (flag == "--shapes") {
             shapes.clear();
