@@ -171,25 +171,20 @@ int main(int argc, char** argv) {
                 for (auto& v : x) v = dist(rng);
                 std::vector<float> y(size_t(rows) * size_t(batch));
                 const double bytes = double(pool.matrices[0].row_bytes) * double(rows);
-                for (int threads : thread_counts) {
-                    if (only == "batch") break;
-                    const double s = time_products(pool, 1, x, y, runs, threads, cpu_time);
+                // One result: one token (GB/s of weights) or a batch (GFLOP/s).
+                auto print = [&](int threads, int tokens, double s) {
+                    const double rate = tokens == 1 ? bytes / s * 1e-9 : 2.0 * double(rows) * double(cols) * tokens / s * 1e-9;
                     std::printf("%s    {\"isa\": \"%s\", \"type\": \"%s\", \"cols\": %lld, \"rows\": %lld, "
-                                "\"threads\": %d, \"tokens\": 1, \"ms\": %.4f, \"gbps\": %.2f}",
-                                first ? "" : ",\n", isa.c_str(), info.name, (long long)cols, (long long)rows,
-                                threads, s * 1e3, bytes / s * 1e-9);
+                                "\"threads\": %d, \"tokens\": %d, \"ms\": %.4f, \"%s\": %.2f}",
+                                first ? "" : ",\n", isa.c_str(), info.name, (long long)cols, (long long)rows, threads,
+                                tokens, s * 1e3, tokens == 1 ? "gbps" : "gflops", rate);
                     first = false;
-                }
-                for (int threads : thread_counts) {
-                    if (only == "matvec") break;
-                    const double s = time_products(pool, batch, x, y, std::max(3, runs / 2), threads, cpu_time);
-                    const double flops = 2.0 * double(rows) * double(cols) * batch;
-                    std::printf("%s    {\"isa\": \"%s\", \"type\": \"%s\", \"cols\": %lld, \"rows\": %lld, "
-                                "\"threads\": %d, \"tokens\": %d, \"ms\": %.3f, \"gflops\": %.1f}",
-                                first ? "" : ",\n", isa.c_str(), info.name, (long long)cols, (long long)rows, threads, batch, s * 1e3,
-                                flops / s * 1e-9);
-                    first = false;
-                }
+                };
+                if (only != "batch")
+                    for (int threads : thread_counts) print(threads, 1, time_products(pool, 1, x, y, runs, threads, cpu_time));
+                if (only != "matvec")
+                    for (int threads : thread_counts)
+                        print(threads, batch, time_products(pool, batch, x, y, std::max(3, runs / 2), threads, cpu_time));
                 std::fflush(stdout);
             }
         }

@@ -62,6 +62,7 @@ Registry build_registry() {
         register_avx512_float(r.avx512);
         register_avx512_legacy(r.avx512);
         register_avx512_kquants(r.avx512);
+        register_avx512_kquants_packed(r.avx512);
         // Rows AVX-512 lacks use the AVX2 kernels (the CPU has AVX2), then scalar ones.
         IsaTable avx2;
         register_avx2_float(avx2);

@@ -32,11 +32,13 @@ using QuantizeActFn = void (*)(const float* x, int64_t n, void* out);
 // kernel reads float activations directly. Each output element is one sequential dot product
 // whose arithmetic does not depend on the tile it was computed in, so any split of the work
 // gives the same bits.
-// Copies n_rows weight rows of cols columns (src_stride bytes apart) into dst (dst_stride bytes
-// apart) in the order the instruction set's packed kernel reads. A packed row is the bytes of
-// its blocks rounded up to whole groups of 16 blocks (packed_row_bytes in matmul.cpp).
+// Copies n_rows weight rows of cols columns (src_stride bytes apart) into dst (dst_stride =
+// PackedRowBytesFn(cols) bytes per row) in the order the instruction set's packed kernel reads.
+// Where rows pack together in groups (TypeKernel::packed_row_group), dst holds n_rows rounded up
+// to whole groups, the missing rows zero.
 using PackRowsFn = void (*)(const uint8_t* src, size_t src_stride, uint8_t* dst, size_t dst_stride, int64_t n_rows,
                             int64_t cols);
+using PackedRowBytesFn = size_t (*)(int64_t cols);
 
 // A batch by outer products, for float weight types: y[t * ldy + r] for r < nr, t < nt, where
 // each output is one chain of fused multiply-adds over the columns in order, starting from
@@ -79,6 +81,9 @@ struct TypeKernel {
     OuterFn gemm_outer = nullptr;
     // Optional, for float types: see WeightedRowSumFn.
     WeightedRowSumFn weighted_row_sum = nullptr;
+    // With pack_rows: bytes per packed row, and how many rows pack together.
+    PackedRowBytesFn packed_row_bytes = nullptr;
+    int64_t packed_row_group = 1;
 };
 
 constexpr int kTypeSlots = 40;  // > every quant::TypeId value
@@ -148,6 +153,7 @@ void register_avx2_kquants(IsaTable& table);
 void register_avx512_float(IsaTable& table);
 void register_avx512_legacy(IsaTable& table);
 void register_avx512_kquants(IsaTable& table);
+void register_avx512_kquants_packed(IsaTable& table);  // after register_avx512_kquants
 void register_neon(IsaTable& table);
 
 // The scalar activations (activation.cpp), the fallbacks of every table.

@@ -308,12 +308,12 @@ struct GroupKernel {
         // A packed row's last group of at most 8 blocks fills only the lanes with p % 4 < 2, and
         // the activations repeat those blocks in the lanes with p % 4 >= 2 (quantize_group16). So
         // rows r and r + 1 share one register, r + 1's blocks in the upper lanes, and each row's
-        // sums get the products of its own lanes (r + 1's moved down first), the other lanes' zeroed:
-        // the same products in the same lanes as row_step's, whose other lanes add zero. The 110M shape's 768-column
-        // rows (24 blocks) then take half the vpdpbusd for their last group; 128-token products
-        // ran only 3-4% faster (so the multiply-adds are not what bounds them), and the zeroing
-        // masks (instead of masked merges into the sums, which GCC keeps in memory and whose
-        // masked stores cannot be forwarded to the next loads) another 2%.
+        // sums get the products of its own lanes (r + 1's moved down first), the other lanes'
+        // zeroed: the same products in the same lanes as row_step's, whose other lanes add zero.
+        // The 110M shape's 768-column rows (24 blocks) then take half the vpdpbusd for their last
+        // group; 128-token products ran only 3-4% faster (so the multiply-adds are not what bounds
+        // them), and the zeroing masks (instead of masked merges into the sums, which GCC keeps in
+        // memory and whose masked stores cannot be forwarded to the next loads) another 2%.
         auto paired_half_step = [&](int64_t gi, int r) __attribute__((always_inline)) {
             const uint8_t* rows[2];
             for (int k = 0; k < 2; ++k) {
@@ -334,13 +334,18 @@ struct GroupKernel {
                 return _mm512_castps_pd(
                     _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[k] + scales_at))));
             };
-            const Batch dw = _mm512_castpd_ps(_mm512_unpacklo_pd(scales(0), scales(1)));
+            const __m512 dw = _mm512_castpd_ps(_mm512_unpacklo_pd(scales(0), scales(1)));
             constexpr __mmask16 kLowPairs = 0x3333;  // lanes p with p % 4 < 2
+            // The partner's scales are zeroed with its sums: an inf or NaN scale in a corrupt row
+            // would otherwise turn this row's zeroed lanes into NaN, which row_step never does.
+            const __m512 dw_low = _mm512_maskz_mov_ps(kLowPairs, dw);
+            const __m512 dw_high = _mm512_maskz_permute_ps(kLowPairs, dw, 0x4E);
             for (int t = 0; t < T; ++t) {
-                const __m512 sums = _mm512_cvtepi32_ps(isum[t]), scale = dw * Batch::load_aligned(a[t][gi].d);
-                acc[r][t] = _mm512_fmadd_ps(_mm512_maskz_mov_ps(kLowPairs, sums), scale, acc[r][t]);
+                const __m512 sums = _mm512_cvtepi32_ps(isum[t]), da = Batch::load_aligned(a[t][gi].d);
+                acc[r][t] = _mm512_fmadd_ps(_mm512_maskz_mov_ps(kLowPairs, sums), _mm512_mul_ps(dw_low, da),
+                                            acc[r][t]);
                 acc[r + 1][t] = _mm512_fmadd_ps(_mm512_maskz_permute_ps(kLowPairs, sums, 0x4E),
-                                                _mm512_permute_ps(scale, 0x4E), acc[r + 1][t]);
+                                                _mm512_mul_ps(dw_high, _mm512_permute_ps(da, 0x4E)), acc[r + 1][t]);
             }
         };
         using AllQuads = std::integral_constant<int, 4>;
@@ -377,15 +382,25 @@ void gemm(const GemmArgs& g) {
     run_tiles<GroupKernel<W, Packed>>(g);
 }
 
+// A packed row: its blocks rounded up to whole groups of 16.
+template <typename W>
+size_t packed_row_bytes(int64_t cols) {
+    return size_t((cols / 32 + 15) / 16 * 16) * W::kBlockBytes;
+}
+
+template <typename W>
+TypeKernel legacy_kernel() {
+    TypeKernel k{group16_bytes, quantize_group16, gemm<W, false>, pack_rows<W>, gemm<W, true>};
+    k.packed_row_bytes = packed_row_bytes<W>;
+    return k;
+}
+
 }  // namespace
 
 void register_avx512_legacy(IsaTable& t) {
-    t.types[int(quant::TypeId::Q4_0)] = {group16_bytes, quantize_group16, gemm<Q4_0, false>, pack_rows<Q4_0>,
-                                         gemm<Q4_0, true>};
-    t.types[int(quant::TypeId::IQ4_NL)] = {group16_bytes, quantize_group16, gemm<IQ4_NL, false>,
-                                           pack_rows<IQ4_NL>, gemm<IQ4_NL, true>};
-    t.types[int(quant::TypeId::Q8_0)] = {group16_bytes, quantize_group16, gemm<Q8_0, false>, pack_rows<Q8_0>,
-                                         gemm<Q8_0, true>};
+    t.types[int(quant::TypeId::Q4_0)] = legacy_kernel<Q4_0>();
+    t.types[int(quant::TypeId::IQ4_NL)] = legacy_kernel<IQ4_NL>();
+    t.types[int(quant::TypeId::Q8_0)] = legacy_kernel<Q8_0>();
 }
 
 }  // namespace dilmodeli::kernels::detail

@@ -186,15 +186,15 @@ ProductTasks tile_tasks(const WeightMatrix& w, const TypeKernel& k, const Kernel
 // in register order are paid once per row instead of once per row and tile of tokens.
 ProductTasks packed_batch_tasks(const WeightMatrix& w, const TypeKernel& k, const KernelInput& in, int64_t n_tokens,
                                 float* y) {
-    const quant::TypeInfo& info = quant::type_info(w.type);
-    // Whole groups of 16 blocks (see PackRowsFn).
-    const size_t packed_row_bytes = size_t(round_up(w.cols / info.block_size, 16)) * info.block_bytes;
-    const int64_t fit = int64_t(kBatchChunkBytes / packed_row_bytes) / 4 * 4;
-    const int64_t row_chunk = std::clamp<int64_t>(fit, 4, kBatchRowChunk);
+    const size_t packed_row_bytes = k.packed_row_bytes(w.cols);
+    // Chunks of whole row groups, and of at least 4 rows (the kernels' row tiles).
+    const int64_t multiple = std::max<int64_t>(4, k.packed_row_group);
+    const int64_t fit = int64_t(kBatchChunkBytes / packed_row_bytes) / multiple * multiple;
+    const int64_t row_chunk = std::clamp<int64_t>(fit, multiple, std::max(kBatchRowChunk, multiple));
     return {(w.rows + row_chunk - 1) / row_chunk, [w, &k, in, n_tokens, y, packed_row_bytes, row_chunk](int64_t task) {
                 const int64_t r0 = task * row_chunk, rows = std::min(w.rows, r0 + row_chunk) - r0;
                 ThreadScratch<WeightBuffer> scratch;
-                uint8_t* packed = scratch->reserve(size_t(rows) * packed_row_bytes);
+                uint8_t* packed = scratch->reserve(size_t(round_up(rows, k.packed_row_group)) * packed_row_bytes);
                 k.pack_rows(w.row(r0), w.row_bytes, packed, packed_row_bytes, rows, w.cols);
                 k.gemm_packed({packed, packed_row_bytes, rows, in.act, in.stride, n_tokens, w.cols, y + r0, w.rows});
             }};

@@ -38,7 +38,8 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y);
 // gate and up): products[i].y = x * products[i].w^T, each with exactly matmul's bits. The input
 // is quantized (or, for float batches, transposed) once per form the types read, and all the
 // products' tasks run as one parallel loop, so threads meet once instead of once per matrix.
-// Types without a kernel make the products run one after another.
+// Products whose column counts differ, an empty matrix, or a type without a kernel make them
+// run one after another.
 struct Product {
     WeightMatrix w;
     float* y;

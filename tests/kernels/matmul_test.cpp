@@ -14,48 +14,15 @@
 #include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "kernels/matmul.h"
+#include "support/matmul_support.h"
 #include "quant/quant_type.h"
 
 using namespace dilmodeli;
 using kernels::WeightMatrix;
 using quant::TypeId;
+using namespace dilmodeli::test;
 
 namespace {
-
-// Restores the best instruction set when a test ends.
-struct IsaGuard {
-    ~IsaGuard() { kernels::force_isa(kernels::available_isas().front()); }
-};
-
-std::vector<float> random_values(size_t n, uint32_t seed, float scale = 1.0f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist(0.0f, scale);
-    std::vector<float> v(n);
-    for (auto& x : v) x = dist(rng);
-    return v;
-}
-
-struct Quantized {
-    std::vector<uint8_t> bytes;
-    WeightMatrix w;
-};
-
-Quantized quantize_matrix(const quant::TypeInfo& info, int64_t rows, int64_t cols, uint32_t seed) {
-    // Rows of different magnitudes, so that a mixed-up row scale cannot pass.
-    Quantized q;
-    const size_t row_bytes = info.row_bytes(cols);
-    q.bytes.resize(row_bytes * size_t(rows));
-    for (int64_t r = 0; r < rows; ++r) {
-        const auto src = random_values(size_t(cols), seed + uint32_t(r), 0.5f + float(r % 5));
-        info.quantize_row(src.data(), q.bytes.data() + size_t(r) * row_bytes, cols, nullptr);
-    }
-    q.w.type = info.id;
-    q.w.data = q.bytes.data();
-    q.w.rows = rows;
-    q.w.cols = cols;
-    q.w.row_bytes = row_bytes;
-    return q;
-}
 
 // Elements per activation scale when the kernels quantize activations to 8 bits (0: they read
 // floats): Q8_0-style blocks of 32 for the 32-element types, Q8_K-style blocks of 256 for the
@@ -118,11 +85,6 @@ double cross_isa_tolerance(const std::vector<float>& w_row, const float* x, int6
     return 4.0 * sequential_operations(cols, block) * std::ldexp(1.0, -24) * abs_dot + 1e-30;
 }
 
-bool is_float_type(TypeId type) { return type == TypeId::F32 || type == TypeId::F16 || type == TypeId::BF16; }
-
-// Instruction sets whose float batches are outer products: each output one fused chain.
-bool has_outer_float_batches(const std::string& isa) { return isa == "avx512" || isa == "avx2"; }
-
 // y[t][r] as one fused multiply-add chain over the columns in order, from zero.
 std::vector<float> fused_chain(const WeightMatrix& w, const std::vector<float>& x, int64_t n_tokens) {
     std::vector<float> y(size_t(n_tokens * w.rows)), row(size_t(w.cols));
@@ -135,13 +97,6 @@ std::vector<float> fused_chain(const WeightMatrix& w, const std::vector<float>& 
         }
     }
     return y;
-}
-
-std::vector<const quant::TypeInfo*> quantizable_types() {
-    std::vector<const quant::TypeInfo*> types;
-    for (const auto& t : quant::all_types())
-        if (t.quantize_row && t.dequantize_row) types.push_back(&t);
-    return types;
 }
 
 }  // namespace
@@ -173,7 +128,8 @@ TEST_CASE("matmul matches the reference for every type and instruction set", "[k
         for (int64_t cols : col_counts) {
             for (int64_t rows : {1, 7, 33}) {
                 const Quantized q = quantize_matrix(*info, rows, cols, seed += 100);
-                std::vector<std::vector<float>> w_rows(static_cast<size_t>(rows), std::vector<float>(static_cast<size_t>(cols)));
+                std::vector<std::vector<float>> w_rows(static_cast<size_t>(rows),
+                                                       std::vector<float>(static_cast<size_t>(cols)));
                 for (int64_t r = 0; r < rows; ++r) kernels::dequantize_row(q.w, r, w_rows[size_t(r)].data());
                 for (int64_t n_tokens : {1, 3, 17}) {
                     const auto x = random_values(size_t(n_tokens * cols), seed + 7);
@@ -234,71 +190,6 @@ TEST_CASE("matmul is bit-identical across thread counts and calls", "[kernels]")
                 INFO(info->name << " isa " << isa << " tokens " << n_tokens);
                 CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
                 CHECK(std::memcmp(two.data(), again.data(), two.size() * sizeof(float)) == 0);
-            }
-        }
-    }
-}
-
-TEST_CASE("a batch gives the same bits as its tokens one at a time", "[kernels]") {
-    // Batches take other paths (token tiles; rows packed into scratch where the instruction set
-    // has a packed layout) than single tokens, but each output is the same sequential sum.
-    // Float batches by outer products are the exception; the next test pins their sums.
-    // Rows ending in a tile of three, and rows of 24 or 21 blocks: AVX-512 pairs two rows' last
-    // groups of 8 or fewer blocks in one register (and leaves a third alone).
-    IsaGuard guard;
-    const int64_t rows = 71;
-    for (const quant::TypeInfo* info : quantizable_types()) {
-        const int64_t block = info->block_size;
-        for (int64_t cols : {block == 1 ? int64_t(768) : 24 * block, block == 1 ? int64_t(771) : 21 * block, int64_t(2048)}) {
-            const Quantized q = quantize_matrix(*info, rows, cols, 777);
-            const int64_t n_tokens = 37;
-            const auto x = random_values(size_t(n_tokens * cols), 5);
-            for (const auto& isa : kernels::available_isas()) {
-                if (is_float_type(info->id) && has_outer_float_batches(isa)) continue;
-                kernels::force_isa(isa);
-                std::vector<float> batch(size_t(n_tokens * rows)), single(batch.size());
-                kernels::matmul(q.w, x.data(), n_tokens, batch.data());
-                for (int64_t t = 0; t < n_tokens; ++t)
-                    kernels::matmul(q.w, &x[size_t(t * cols)], 1, &single[size_t(t * rows)]);
-                INFO(info->name << " isa " << isa << " cols " << cols);
-                CHECK(std::memcmp(batch.data(), single.data(), batch.size() * sizeof(float)) == 0);
-            }
-        }
-    }
-}
-
-TEST_CASE("matmul_many gives each product matmul's bits", "[kernels]") {
-    // Fused (one loop over the tiles of all products, the input quantized once per activation
-    // format) for a few tokens, one product after another otherwise: the bits must not tell
-    // them apart. Mixed groups read two or three formats (AVX-512's Q4_K has its own).
-    IsaGuard guard;
-    const int64_t cols = 512;
-    const std::vector<std::vector<TypeId>> groups = {
-        {TypeId::Q4_0, TypeId::Q4_0, TypeId::Q4_0}, {TypeId::Q8_0, TypeId::Q4_0}, {TypeId::Q4_K, TypeId::Q6_K},
-        {TypeId::Q5_K, TypeId::Q4_0, TypeId::Q6_K, TypeId::F32},
-        {TypeId::F32, TypeId::F16}, {TypeId::Q4_0, TypeId::F32}};
-    for (const auto& types : groups) {
-        std::vector<Quantized> matrices;
-        for (size_t i = 0; i < types.size(); ++i)
-            matrices.push_back(quantize_matrix(quant::type_info(types[i]), 200 + 67 * int64_t(i), cols, 41 + uint32_t(i)));
-        for (const auto& isa : kernels::available_isas()) {
-            kernels::force_isa(isa);
-            for (int64_t n_tokens : {int64_t(1), int64_t(3), int64_t(20)}) {
-                const auto x = random_values(size_t(n_tokens * cols), 9 + uint32_t(n_tokens));
-                std::vector<std::vector<float>> fused, alone;
-                std::vector<kernels::Product> products;
-                for (const Quantized& q : matrices) {
-                    fused.emplace_back(size_t(n_tokens * q.w.rows), std::nanf(""));
-                    alone.emplace_back(size_t(n_tokens * q.w.rows), std::nanf(""));
-                    kernels::matmul(q.w, x.data(), n_tokens, alone.back().data());
-                }
-                for (size_t i = 0; i < matrices.size(); ++i) products.push_back({matrices[i].w, fused[i].data()});
-                tbb::task_arena arena(2);
-                arena.execute([&] { kernels::matmul_many(products.data(), int64_t(products.size()), x.data(), n_tokens); });
-                for (size_t i = 0; i < matrices.size(); ++i) {
-                    INFO(quant::type_info(types[i]).name << " product " << i << " isa " << isa << " tokens " << n_tokens);
-                    CHECK(std::memcmp(fused[i].data(), alone[i].data(), fused[i].size() * sizeof(float)) == 0);
-                }
             }
         }
     }

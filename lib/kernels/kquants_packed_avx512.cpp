@@ -1,0 +1,223 @@
+// Batches of the K-quants (Q2_K..Q6_K) on AVX-512 VNNI, with sixteen rows in the lanes of a
+// register.
+//
+// Read as stored, a K-quant row spends most of a batch's time outside its products: every row
+// and super-block unpacks its scales, and every row and token converts and scales 16 partial sums
+// and folds its mins in, to add them up across the lanes at the end (Q4_K prompts of the 110M and
+// 1B shapes ran at 0.8x llama.cpp's speed). Here each block of rows that a task takes is unpacked
+// once into PackedSuperBlocks: one byte per level, four consecutive levels of sixteen rows in a
+// register, scales and mins spread one per row. A token's four activations are broadcast to the
+// sixteen rows, so one vpdpbusd does 64 multiply-adds whose sums need no reduction:
+//   S = sum over sub-blocks j of scale_j * (sum of level * q)    (vpdpbusd, then vpmulld)
+//   M = sum over 16-element runs s of bsum_mult_s * (sum of q)   (vpdpwssd on the bsums)
+// are exact integers per row, token and super-block (SuperBlockParts says what bsum_mult is),
+// and the output takes them as acc = fma(float(S), d * da, acc), then
+// acc = fma(float(M), f * da, acc), with da the activations' scale. llama.cpp sums Q4_K the same
+// way. The kernel for a few tokens (kquants_avx512.cpp) adds its lanes in another order, so a
+// batch's outputs may differ from its tokens' in the last bits, as float batches by outer
+// products do.
+#include "kernels/kernel_table.h"
+
+#if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512VNNI__)
+// GCC 12 reports its own _mm512_undefined_* placeholders inside AVX-512 intrinsics as
+// (maybe-)uninitialized (GCC bug 105593, fixed in 13).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/kquants_avx512_local.h"
+#include "kernels/tu_local.h"
+#include "quant/block_layouts.h"
+#include "quant/quant_type.h"
+
+namespace dilmodeli::kernels::detail {
+namespace {
+
+constexpr int kGroupRows = 16;  // rows of a packed group: one per 32-bit lane
+
+// One super-block of a group of sixteen rows. Quads follow the activations' qs: quad P holds each
+// row's levels for qs positions 4P..4P+3.
+struct alignas(64) PackedSuperBlock {
+    uint8_t levels[64][kGroupRows][4];
+    int32_t scales[16][kGroupRows];          // per sub-block (8 of 32 elements, or 16 of 16)
+    int16_t bsum_mult[8][kGroupRows][2];     // the multipliers of bsums 2i and 2i + 1
+    float d[kGroupRows];
+    float f[kGroupRows];
+};
+static_assert(sizeof(PackedSuperBlock) % 64 == 0, "whole cache lines");
+
+size_t packed_row_bytes(int64_t cols) { return size_t(cols / 256) * sizeof(PackedSuperBlock) / kGroupRows; }
+
+// The types: their unpacking, and where sub-block j starts in the activations' qs.
+template <void (*Unpack)(const uint8_t*, SuperBlockParts&), size_t Bytes>
+struct Sub16 {
+    static constexpr size_t kBytes = Bytes;
+    static constexpr int kSubBlocks = 16;
+    static constexpr int start(int j) { return 16 * j; }
+    static void unpack(const uint8_t* p, SuperBlockParts& k) { Unpack(p, k); }
+};
+template <bool kFifthBit>
+struct Sub32 {
+    static constexpr size_t kBytes = sizeof(std::conditional_t<kFifthBit, quant::BlockQ5_K, quant::BlockQ4_K>);
+    static constexpr int kSubBlocks = 8;
+    static constexpr int start(int j) { return nibble_sub_block_start(j); }
+    static void unpack(const uint8_t* p, SuperBlockParts& k) {
+        __m128i scales_mins;
+        unpack_q45k<kFifthBit>(p, k, scales_mins);
+    }
+};
+using Q2K = Sub16<unpack_q2k, sizeof(quant::BlockQ2_K)>;
+using Q3K = Sub16<unpack_q3k, sizeof(quant::BlockQ3_K)>;
+using Q4K = Sub32<false>;
+using Q5K = Sub32<true>;
+using Q6K = Sub16<unpack_q6k, sizeof(quant::BlockQ6_K)>;
+
+// Unpacks super-block b of the group's rows (n_rows of them, the rest zero) into out.
+template <typename K>
+void pack_super_block(const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t b, PackedSuperBlock& out) {
+    alignas(64) uint8_t levels[kGroupRows][256];
+    std::memset(&out, 0, sizeof out);
+    std::memset(levels, 0, sizeof levels);
+    for (int64_t r = 0; r < n_rows; ++r) {
+        SuperBlockParts k;
+        K::unpack(src + size_t(r) * src_stride + size_t(b) * K::kBytes, k);
+        for (int c = 0; c < 4; ++c) _mm512_store_si512(levels[r] + 64 * c, k.levels[c]);
+        alignas(32) int16_t scales[16], mult[16];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(scales), k.scales16);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(mult), k.bsum_mult16);
+        for (int j = 0; j < K::kSubBlocks; ++j) out.scales[j][r] = scales[j * 16 / K::kSubBlocks];
+        for (int i = 0; i < 8; ++i) {
+            out.bsum_mult[i][r][0] = mult[2 * i];
+            out.bsum_mult[i][r][1] = mult[2 * i + 1];
+        }
+        out.d[r] = k.d;
+        out.f[r] = k.f;
+    }
+    // Quad P of every row: a 16-lane gather down the rows' 256-byte level arrays.
+    const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                   _mm512_set1_epi32(256));
+    for (int quad = 0; quad < 64; ++quad)
+        _mm512_store_si512(out.levels[quad], _mm512_i32gather_epi32(row_offsets, levels[0] + 4 * quad, 1));
+}
+
+template <typename K>
+void pack_rows(const uint8_t* src, size_t src_stride, uint8_t* dst, size_t dst_stride, int64_t n_rows, int64_t cols) {
+    const int64_t nb = cols / 256;
+    for (int64_t g0 = 0; g0 < n_rows; g0 += kGroupRows) {
+        auto* group = reinterpret_cast<PackedSuperBlock*>(dst + size_t(g0) * dst_stride);
+        for (int64_t b = 0; b < nb; ++b)
+            pack_super_block<K>(src + size_t(g0) * src_stride, src_stride, min_i64(kGroupRows, n_rows - g0), b,
+                                group[b]);
+    }
+}
+
+inline __m512i broadcast_i32(const void* p) {
+    int32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return _mm512_set1_epi32(v);
+}
+
+// Sixteen rows (one packed group of nb super-blocks) x T tokens; row r of token t goes to
+// y[t * ldy + r] for r < n_rows.
+template <typename K, int T>
+void group_tile(const PackedSuperBlock* group, int64_t nb, const Q8BlockK* const* tokens, float* y, int64_t ldy,
+                int64_t n_rows) {
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const PackedSuperBlock& p = group[b];
+        const Q8BlockK* a[T];
+        for (int t = 0; t < T; ++t) a[t] = tokens[t] + b;
+        __m512i scaled[T];
+#pragma GCC unroll 16
+        for (int j = 0; j < K::kSubBlocks; ++j) {
+            const int start = K::start(j);
+            __m512i sums[T];
+            for (int t = 0; t < T; ++t) sums[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+            for (int q = 0; q < 64 / K::kSubBlocks; ++q) {
+                const __m512i w = _mm512_load_si512(p.levels[start / 4 + q]);
+                for (int t = 0; t < T; ++t)
+                    sums[t] = _mm512_dpbusd_epi32(sums[t], w, broadcast_i32(a[t]->qs + start + 4 * q));
+            }
+            const __m512i scale = _mm512_load_si512(p.scales[j]);
+            for (int t = 0; t < T; ++t) {
+                const __m512i s = _mm512_mullo_epi32(sums[t], scale);
+                scaled[t] = j == 0 ? s : _mm512_add_epi32(scaled[t], s);
+            }
+        }
+        __m512i bsum_terms[T];
+        for (int t = 0; t < T; ++t) bsum_terms[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; ++j) {
+            const __m512i m = _mm512_load_si512(p.bsum_mult[j]);
+            for (int t = 0; t < T; ++t) bsum_terms[t] = _mm512_dpwssd_epi32(bsum_terms[t], m, broadcast_i32(a[t]->bsums + 2 * j));
+        }
+        const __m512 d = _mm512_load_ps(p.d), f = _mm512_load_ps(p.f);
+        for (int t = 0; t < T; ++t) {
+            const __m512 da = _mm512_set1_ps(a[t]->d);
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(scaled[t]), _mm512_mul_ps(d, da), acc[t]);
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(bsum_terms[t]), _mm512_mul_ps(f, da), acc[t]);
+        }
+    }
+    const __mmask16 rows = n_rows >= kGroupRows ? __mmask16(0xffff) : __mmask16((1u << n_rows) - 1);
+    for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, rows, acc[t]);
+}
+
+template <typename K, int T>
+void group_tile_upto(int nt, const PackedSuperBlock* group, int64_t nb, const Q8BlockK* const* tokens, float* y,
+                     int64_t ldy, int64_t n_rows) {
+    if constexpr (T > 1) {
+        if (nt < T) return group_tile_upto<K, T - 1>(nt, group, nb, tokens, y, ldy, n_rows);
+    }
+    group_tile<K, T>(group, nb, tokens, y, ldy, n_rows);
+}
+
+// Eight tokens a tile: 24 of the 32 registers hold their sums and outputs.
+constexpr int kTokenTile = 8;
+
+template <typename K>
+void gemm_packed(const GemmArgs& g) {
+    const int64_t nb = g.n / 256;
+    const size_t group_stride = size_t(kGroupRows) * g.w_stride;
+    for (int64_t t0 = 0; t0 < g.nt; t0 += kTokenTile) {
+        const int nt = int(min_i64(kTokenTile, g.nt - t0));
+        const Q8BlockK* tokens[kTokenTile];
+        for (int t = 0; t < nt; ++t)
+            tokens[t] = reinterpret_cast<const Q8BlockK*>(g.act + size_t(t0 + t) * g.act_stride);
+        for (int64_t r0 = 0; r0 < g.nr; r0 += kGroupRows) {
+            const auto* group = reinterpret_cast<const PackedSuperBlock*>(g.w + size_t(r0 / kGroupRows) * group_stride);
+            group_tile_upto<K, kTokenTile>(nt, group, nb, tokens, g.y + t0 * g.ldy + r0, g.ldy,
+                                        min_i64(kGroupRows, g.nr - r0));
+        }
+    }
+}
+
+}  // namespace
+
+void register_avx512_kquants_packed(IsaTable& t) {
+    auto set = [&t](quant::TypeId id, PackRowsFn pack, GemmFn gemm) {
+        TypeKernel& k = t.types[int(id)];
+        if (!k.gemm) return;
+        k.pack_rows = pack;
+        k.gemm_packed = gemm;
+        k.packed_row_bytes = packed_row_bytes;
+        k.packed_row_group = kGroupRows;
+    };
+    set(quant::TypeId::Q2_K, pack_rows<Q2K>, gemm_packed<Q2K>);
+    set(quant::TypeId::Q3_K, pack_rows<Q3K>, gemm_packed<Q3K>);
+    set(quant::TypeId::Q4_K, pack_rows<Q4K>, gemm_packed<Q4K>);
+    set(quant::TypeId::Q5_K, pack_rows<Q5K>, gemm_packed<Q5K>);
+    set(quant::TypeId::Q6_K, pack_rows<Q6K>, gemm_packed<Q6K>);
+}
+
+}  // namespace dilmodeli::kernels::detail
+
+#else
+namespace dilmodeli::kernels::detail {
+void register_avx512_kquants_packed(IsaTable&) {}
+}  // namespace dilmodeli::kernels::detail
+#endif

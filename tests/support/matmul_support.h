@@ -1,0 +1,89 @@
+#pragma once
+// What the kernel tests share: random matrices of every type, the instruction-set guard, and
+// which batches keep each token's bits.
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/matmul.h"
+#include "quant/quant_type.h"
+
+namespace dilmodeli::test {
+
+using kernels::WeightMatrix;
+using quant::TypeId;
+
+// Restores the best instruction set when a test ends.
+struct IsaGuard {
+    ~IsaGuard() { kernels::force_isa(kernels::available_isas().front()); }
+};
+
+inline std::vector<float> random_values(size_t n, uint32_t seed, float scale = 1.0f) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist(0.0f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = dist(rng);
+    return v;
+}
+
+struct Quantized {
+    std::vector<uint8_t> bytes;
+    WeightMatrix w;
+};
+
+inline Quantized quantize_matrix(const quant::TypeInfo& info, int64_t rows, int64_t cols, uint32_t seed) {
+    // Rows of different magnitudes, so that a mixed-up row scale cannot pass.
+    Quantized q;
+    const size_t row_bytes = info.row_bytes(cols);
+    q.bytes.resize(row_bytes * size_t(rows));
+    for (int64_t r = 0; r < rows; ++r) {
+        const auto src = random_values(size_t(cols), seed + uint32_t(r), 0.5f + float(r % 5));
+        info.quantize_row(src.data(), q.bytes.data() + size_t(r) * row_bytes, cols, nullptr);
+    }
+    q.w.type = info.id;
+    q.w.data = q.bytes.data();
+    q.w.rows = rows;
+    q.w.cols = cols;
+    q.w.row_bytes = row_bytes;
+    return q;
+}
+
+inline bool is_float_type(TypeId type) { return type == TypeId::F32 || type == TypeId::F16 || type == TypeId::BF16; }
+
+// Instruction sets whose float batches are outer products: each output one fused chain.
+inline bool has_outer_float_batches(const std::string& isa) { return isa == "avx512" || isa == "avx2"; }
+
+inline bool is_k_quant(TypeId type) {
+    return type == TypeId::Q2_K || type == TypeId::Q3_K || type == TypeId::Q4_K || type == TypeId::Q5_K ||
+           type == TypeId::Q6_K;
+}
+
+// Whether a batch of this type adds in another order than its tokens one at a time: float
+// batches by outer products (one fused chain per output), and AVX-512's K-quant batches, with
+// the rows in the lanes (exact integer sums per super-block).
+inline bool batch_has_own_order(TypeId type, const std::string& isa) {
+    return (is_float_type(type) && has_outer_float_batches(isa)) || (is_k_quant(type) && isa == "avx512");
+}
+
+inline std::vector<const quant::TypeInfo*> quantizable_types() {
+    std::vector<const quant::TypeInfo*> types;
+    for (const auto& t : quant::all_types())
+        if (t.quantize_row && t.dequantize_row) types.push_back(&t);
+    return types;
+}
+
+// Whether `batch` (or, when null, matmul of all n_tokens at once) holds the bits that matmul
+// gives each token alone.
+inline bool batch_matches_single_tokens(const WeightMatrix& w, const std::vector<float>& x, int64_t n_tokens,
+                                 const float* batch = nullptr) {
+    std::vector<float> whole(size_t(n_tokens * w.rows)), single(whole.size());
+    if (batch == nullptr) {
+        kernels::matmul(w, x.data(), n_tokens, whole.data());
+        batch = whole.data();
+    }
+    for (int64_t t = 0; t < n_tokens; ++t) kernels::matmul(w, &x[size_t(t * w.cols)], 1, &single[size_t(t * w.rows)]);
+    return std::memcmp(batch, single.data(), single.size() * sizeof(float)) == 0;
+}
+
+}  // namespace dilmodeli::test
