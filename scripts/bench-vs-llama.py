@@ -12,7 +12,9 @@ a round's ratio is ours over llama.cpp's, and the result is the median of the ro
 Both programs read the same file (`dilmodeli synth` writes them; llama.cpp loads them as its
 own). The STREAM triad and plain read bandwidth (from `dilmodeli profile`) are measured before
 each round, so the 1B rows' roofline shares (generation tok/s x file bytes / triad at 2 threads)
-use the bandwidth of their own minutes. Peak RSS is each process's own (wait4).
+use the bandwidth of their own minutes (the triad; streaming weights reads rather than copies,
+and the plain read figure is in the JSON beside it). Peak RSS is each process's own maximum
+(wait4), which for a forked child is at least the few MiB of the Python process it started as.
 
 Without MODEL arguments: bench-models/{110M,1B}-{F32,F16,Q8_0,Q4_0,Q4_K}.gguf that exist
 (scripts/bench.sh makes them). llama-bench is not built here: pass one you built yourself (CPU,
@@ -48,6 +50,8 @@ def run_with_rss(cmd):
                 os.dup2(out.fileno(), 1)
                 os.dup2(err.fileno(), 2)
                 os.execv(cmd[0], cmd)
+            except OSError as e:
+                os.write(2, f"cannot run {cmd[0]}: {e}".encode())
             finally:
                 os._exit(127)
         _, status, usage = os.wait4(pid, 0)
@@ -109,6 +113,7 @@ def main():
     for tool in (args.llama_bench, args.dilmodeli):
         if not os.access(tool, os.X_OK):
             sys.exit(f"bench-vs-llama: {tool}: not an executable file")
+    args.threads = ",".join(t.strip() for t in args.threads.split(",") if t.strip())
     models = args.models or default_models()
     if not models:
         sys.exit("bench-vs-llama: no models given and none in bench-models/ (run scripts/bench.sh first)")
@@ -141,11 +146,11 @@ def main():
                 cell[kind] = {"dilmodeli": statistics.median(ours_ts), "llama.cpp": statistics.median(theirs),
                               "ratio": statistics.median(a / b for a, b in zip(ours_ts, theirs)),
                               "ratios": [a / b for a, b in zip(ours_ts, theirs)]}
-            triads = [e["bandwidth"][t]["triad"] for e in rounds if e["bandwidth"] and t in e["bandwidth"]]
-            if triads:
+            measured = [e for e in rounds if e["bandwidth"] and t in e["bandwidth"]]
+            if measured:
                 for name in ("dilmodeli", "llama.cpp"):
                     shares = [e["models"][model][name]["tok_per_s"][t]["tg"] * size / 1e9 / e["bandwidth"][t]["triad"]
-                              for e in rounds]
+                              for e in measured]
                     cell["tg"][name + "_roofline_share"] = statistics.median(shares)
             row["threads"][t] = cell
         row["peak_rss_mib"] = {name: max(e["models"][model][name]["peak_rss_mib"] for e in rounds)
@@ -167,6 +172,7 @@ def cpu_name():
 
 
 def print_table(summary, threads):
+    print("tok/s (medians over rounds) and the median of the rounds' ratios", file=sys.stderr)
     head = "model".ljust(14) + "".join(f"{k}{t}: ours / llama / ratio".rjust(34) for t in threads for k in ("pp", "tg"))
     print(head, file=sys.stderr)
     for row in summary:
@@ -177,11 +183,13 @@ def print_table(summary, threads):
                 line += f"{c['dilmodeli']:10.1f} /{c['llama.cpp']:10.1f} /{c['ratio']:6.2f}x".rjust(34)
         print(line, file=sys.stderr)
         shares = row["threads"].get(threads[-1], {}).get("tg", {})
+        roofline = ""
         if "dilmodeli_roofline_share" in shares:
-            print(f"{'':14}roofline at {threads[-1]} threads: ours {100 * shares['dilmodeli_roofline_share']:.1f}%"
-                  f", llama.cpp {100 * shares['llama.cpp_roofline_share']:.1f}%; peak RSS MiB ours "
-                  f"{row['peak_rss_mib']['dilmodeli']:.1f}, llama.cpp {row['peak_rss_mib']['llama.cpp']:.1f}"
-                  f", file {row['file_bytes'] / 2**20:.1f}", file=sys.stderr)
+            roofline = (f"tg share of the triad at {threads[-1]} threads: ours "
+                        f"{100 * shares['dilmodeli_roofline_share']:.1f}%, llama.cpp "
+                        f"{100 * shares['llama.cpp_roofline_share']:.1f}%; ")
+        print(f"{'':14}{roofline}peak RSS MiB ours {row['peak_rss_mib']['dilmodeli']:.1f}, llama.cpp "
+              f"{row['peak_rss_mib']['llama.cpp']:.1f}, file {row['file_bytes'] / 2**20:.1f}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -28,10 +28,6 @@ using ActBytesFn = size_t (*)(int64_t n);
 // Quantizes one activation row of n columns into `out` (act_bytes(n) bytes).
 using QuantizeActFn = void (*)(const float* x, int64_t n, void* out);
 
-// How one instruction set multiplies one weight type. act_bytes/quantize are null when the
-// kernel reads float activations directly. Each output element is one sequential dot product
-// whose arithmetic does not depend on the tile it was computed in, so any split of the work
-// gives the same bits.
 // Copies n_rows weight rows of cols columns (src_stride bytes apart) into dst (dst_stride =
 // PackedRowBytesFn(cols) bytes per row) in the order the instruction set's packed kernel reads.
 // Where rows pack together in groups (TypeKernel::packed_row_group), dst holds n_rows rounded up
@@ -69,6 +65,12 @@ using OuterFn = void (*)(const OuterArgs& args);
 using WeightedRowSumFn = void (*)(const uint8_t* rows, size_t stride, const float* weights, int64_t n_sets,
                                   int64_t n_rows, int64_t cols, float* out);
 
+// How one instruction set multiplies one weight type. act_bytes/quantize are null when the
+// kernel reads float activations directly. Each output element is one sequential dot product
+// whose arithmetic does not depend on the tile it was computed in, so any split of the work
+// gives the same bits. The batch kernels (gemm_packed, gemm_outer) may add in another order
+// than gemm, so a batch of more than a few tokens need not give its tokens' bits; they too give
+// the same bits however the rows and tokens are split.
 struct TypeKernel {
     ActBytesFn act_bytes = nullptr;
     QuantizeActFn quantize = nullptr;

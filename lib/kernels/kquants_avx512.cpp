@@ -136,7 +136,7 @@ struct WithMins {
             for (int c = 0; c < 4; ++c) isum = scaled_chunk_sum(isum, k.levels[c], a[t]->qs + 64 * c, sc[c]);
             const __m256i mins = _mm256_madd_epi16(load_bsums(a[t]), k.bsum_mult16);
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(k.d * a[t]->d), acc[t]);
-            acc[t] = _mm512_fmadd_ps(widen8(mins), _mm512_set1_ps(k.f * a[t]->d), acc[t]);
+            acc[t] = _mm512_fmadd_ps(widen8(mins), _mm512_set1_ps(k.bsum_scale * a[t]->d), acc[t]);
         }
     }
 };

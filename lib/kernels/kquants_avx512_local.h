@@ -90,12 +90,12 @@ inline __attribute__((always_inline)) __m512i two_bit_chunk(const uint8_t* qs, i
 // (chunk c of 64), a scale per 16 elements in element order, and what each 16-element sum of
 // the activations is multiplied by (the mins, or the offset the levels are stored with times the
 // scale). With S = sum of scale * level * q and M = sum of bsum_mult * bsum, the super-block's
-// dot product is d * S + f * M, times the activations' scale.
+// dot product is d * S + bsum_scale * M, times the activations' scale.
 struct SuperBlockParts {
     __m512i levels[4];
     __m256i scales16;
     __m256i bsum_mult16;
-    float d, f;
+    float d, bsum_scale;  // bsum_scale: -dmin, or d where M holds the stored levels' offset
 };
 
 inline __attribute__((always_inline)) void unpack_q2k(const uint8_t* p, SuperBlockParts& k) {
@@ -105,7 +105,7 @@ inline __attribute__((always_inline)) void unpack_q2k(const uint8_t* p, SuperBlo
     k.bsum_mult16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f)));
     for (int c = 0; c < 4; ++c) k.levels[c] = two_bit_chunk(w.qs, c);
     k.d = half_to_float(w.d);
-    k.f = -half_to_float(w.dmin);
+    k.bsum_scale = -half_to_float(w.dmin);
 }
 
 inline __attribute__((always_inline)) void unpack_q3k(const uint8_t* p, SuperBlockParts& k) {
@@ -126,7 +126,7 @@ inline __attribute__((always_inline)) void unpack_q3k(const uint8_t* p, SuperBlo
         const __m512i low2 = two_bit_chunk(w.qs, c);
         k.levels[c] = _mm512_mask_add_epi8(low2, bit_pair_mask(hmask, 2 * c, 2 * c + 1), low2, _mm512_set1_epi8(4));
     }
-    k.d = k.f = half_to_float(w.d);
+    k.d = k.bsum_scale = half_to_float(w.d);
 }
 
 // Q4_K/Q5_K: scales_mins is q45k_scales_mins (the single-token kernel spreads its scales its own
@@ -143,7 +143,7 @@ inline __attribute__((always_inline)) void unpack_q45k(const uint8_t* p, SuperBl
     else
         q45k_levels<false>(w.qs, nullptr, k.levels);
     k.d = half_to_float(w.d);
-    k.f = -half_to_float(w.dmin);
+    k.bsum_scale = -half_to_float(w.dmin);
 }
 
 inline __attribute__((always_inline)) void unpack_q6k(const uint8_t* p, SuperBlockParts& k) {
@@ -161,7 +161,7 @@ inline __attribute__((always_inline)) void unpack_q6k(const uint8_t* p, SuperBlo
         k.levels[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, low_nibble), high_lo);
         k.levels[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low_nibble), high_hi);
     }
-    k.d = k.f = half_to_float(w.d);
+    k.d = k.bsum_scale = half_to_float(w.d);
 }
 
 }  // namespace

@@ -8,14 +8,16 @@
 // once into PackedSuperBlocks: one byte per level, four consecutive levels of sixteen rows in a
 // register, scales and mins spread one per row. A token's four activations are broadcast to the
 // sixteen rows, so one vpdpbusd does 64 multiply-adds whose sums need no reduction:
-//   S = sum over sub-blocks j of scale_j * (sum of level * q)    (vpdpbusd, then vpmulld)
-//   M = sum over 16-element runs s of bsum_mult_s * (sum of q)   (vpdpwssd on the bsums)
-// are exact integers per row, token and super-block (SuperBlockParts says what bsum_mult is),
-// and the output takes them as acc = fma(float(S), d * da, acc), then
-// acc = fma(float(M), f * da, acc), with da the activations' scale. llama.cpp sums Q4_K the same
-// way. The kernel for a few tokens (kquants_avx512.cpp) adds its lanes in another order, so a
-// batch's outputs may differ from its tokens' in the last bits, as float batches by outer
-// products do.
+//   S = sum over sub-blocks j of scale_j * (sum of level * q)   (vpdpbusd, then vpmulld)
+//   M = sum over 16-element runs s of bsum_mult_s * (sum of q)  (vpdpwssd on the bsums)
+// are exact integers per row, token and super-block (SuperBlockParts says what bsum_mult is).
+// With mins (Q2_K, Q4_K, Q5_K) the output takes them as acc = fma(float(S), d * da, acc), then
+// acc = fma(float(M), -dmin * da, acc), da being the activations' scale; where M is the levels'
+// stored offset (Q3_K, Q6_K) it is added to S first, so acc = fma(float(S + M), d * da, acc) and
+// S is never rounded on its own. Like llama.cpp's reference, each super-block is summed in
+// integers and scaled once. The kernel for a few tokens (kquants_avx512.cpp) adds its lanes in
+// another order, so a batch's outputs may differ from its tokens' in the last bits, as float
+// batches by outer products do.
 #include "kernels/kernel_table.h"
 
 #if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512VNNI__)
@@ -45,17 +47,18 @@ struct alignas(64) PackedSuperBlock {
     int32_t scales[16][kGroupRows];          // per sub-block (8 of 32 elements, or 16 of 16)
     int16_t bsum_mult[8][kGroupRows][2];     // the multipliers of bsums 2i and 2i + 1
     float d[kGroupRows];
-    float f[kGroupRows];
+    float bsum_scale[kGroupRows];
 };
 static_assert(sizeof(PackedSuperBlock) % 64 == 0, "whole cache lines");
 
 size_t packed_row_bytes(int64_t cols) { return size_t(cols / 256) * sizeof(PackedSuperBlock) / kGroupRows; }
 
 // The types: their unpacking, and where sub-block j starts in the activations' qs.
-template <void (*Unpack)(const uint8_t*, SuperBlockParts&), size_t Bytes>
+template <void (*Unpack)(const uint8_t*, SuperBlockParts&), size_t Bytes, bool kOffset>
 struct Sub16 {
     static constexpr size_t kBytes = Bytes;
     static constexpr int kSubBlocks = 16;
+    static constexpr bool kOffsetLevels = kOffset;  // M is the stored offset, scaled by d
     static constexpr int start(int j) { return 16 * j; }
     static void unpack(const uint8_t* p, SuperBlockParts& k) { Unpack(p, k); }
 };
@@ -63,24 +66,27 @@ template <bool kFifthBit>
 struct Sub32 {
     static constexpr size_t kBytes = sizeof(std::conditional_t<kFifthBit, quant::BlockQ5_K, quant::BlockQ4_K>);
     static constexpr int kSubBlocks = 8;
+    static constexpr bool kOffsetLevels = false;
     static constexpr int start(int j) { return nibble_sub_block_start(j); }
     static void unpack(const uint8_t* p, SuperBlockParts& k) {
         __m128i scales_mins;
         unpack_q45k<kFifthBit>(p, k, scales_mins);
     }
 };
-using Q2K = Sub16<unpack_q2k, sizeof(quant::BlockQ2_K)>;
-using Q3K = Sub16<unpack_q3k, sizeof(quant::BlockQ3_K)>;
+using Q2K = Sub16<unpack_q2k, sizeof(quant::BlockQ2_K), false>;
+using Q3K = Sub16<unpack_q3k, sizeof(quant::BlockQ3_K), true>;
 using Q4K = Sub32<false>;
 using Q5K = Sub32<true>;
-using Q6K = Sub16<unpack_q6k, sizeof(quant::BlockQ6_K)>;
+using Q6K = Sub16<unpack_q6k, sizeof(quant::BlockQ6_K), true>;
 
 // Unpacks super-block b of the group's rows (n_rows of them, the rest zero) into out.
 template <typename K>
 void pack_super_block(const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t b, PackedSuperBlock& out) {
     alignas(64) uint8_t levels[kGroupRows][256];
-    std::memset(&out, 0, sizeof out);
-    std::memset(levels, 0, sizeof levels);
+    if (n_rows < kGroupRows) {  // the missing rows' levels, scales and multipliers are zero
+        std::memset(&out, 0, sizeof out);
+        std::memset(levels, 0, sizeof levels);
+    }
     for (int64_t r = 0; r < n_rows; ++r) {
         SuperBlockParts k;
         K::unpack(src + size_t(r) * src_stride + size_t(b) * K::kBytes, k);
@@ -94,11 +100,11 @@ void pack_super_block(const uint8_t* src, size_t src_stride, int64_t n_rows, int
             out.bsum_mult[i][r][1] = mult[2 * i + 1];
         }
         out.d[r] = k.d;
-        out.f[r] = k.f;
+        out.bsum_scale[r] = k.bsum_scale;
     }
     // Quad P of every row: a 16-lane gather down the rows' 256-byte level arrays.
-    const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                                   _mm512_set1_epi32(256));
+    const __m512i row_offsets = _mm512_setr_epi32(0, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2304, 2560, 2816,
+                                                  3072, 3328, 3584, 3840);
     for (int quad = 0; quad < 64; ++quad)
         _mm512_store_si512(out.levels[quad], _mm512_i32gather_epi32(row_offsets, levels[0] + 4 * quad, 1));
 }
@@ -154,13 +160,20 @@ void group_tile(const PackedSuperBlock* group, int64_t nb, const Q8BlockK* const
 #pragma GCC unroll 8
         for (int j = 0; j < 8; ++j) {
             const __m512i m = _mm512_load_si512(p.bsum_mult[j]);
-            for (int t = 0; t < T; ++t) bsum_terms[t] = _mm512_dpwssd_epi32(bsum_terms[t], m, broadcast_i32(a[t]->bsums + 2 * j));
+            for (int t = 0; t < T; ++t)
+                bsum_terms[t] = _mm512_dpwssd_epi32(bsum_terms[t], m, broadcast_i32(a[t]->bsums + 2 * j));
         }
-        const __m512 d = _mm512_load_ps(p.d), f = _mm512_load_ps(p.f);
+        const __m512 d = _mm512_load_ps(p.d);
         for (int t = 0; t < T; ++t) {
             const __m512 da = _mm512_set1_ps(a[t]->d);
-            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(scaled[t]), _mm512_mul_ps(d, da), acc[t]);
-            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(bsum_terms[t]), _mm512_mul_ps(f, da), acc[t]);
+            if constexpr (K::kOffsetLevels) {
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(scaled[t], bsum_terms[t])),
+                                         _mm512_mul_ps(d, da), acc[t]);
+            } else {
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(scaled[t]), _mm512_mul_ps(d, da), acc[t]);
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(bsum_terms[t]),
+                                         _mm512_mul_ps(_mm512_load_ps(p.bsum_scale), da), acc[t]);
+            }
         }
     }
     const __mmask16 rows = n_rows >= kGroupRows ? __mmask16(0xffff) : __mmask16((1u << n_rows) - 1);

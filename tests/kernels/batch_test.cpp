@@ -38,16 +38,21 @@ TokenQ8K quantize_token(const float* x, int64_t cols) {
     return a;
 }
 
-// Where a type's two block scales sit, to read its rows with one of them set to 1 and the other
-// to 0: the block then dequantizes to the integers scale * level, or to -min.
+// Where a type's block scales sit, to read its rows with one of them set to 1 and the other to
+// 0: the block then dequantizes to the integers scale * level, or to -min (types with mins), or
+// to scale * (level - offset) (Q3_K and Q6_K, whose levels are stored with an offset).
 struct ScalePlaces {
     size_t d, dmin;
+    bool has_mins;
 };
 ScalePlaces scale_places(TypeId type) {
     switch (type) {
-        case TypeId::Q2_K: return {offsetof(quant::BlockQ2_K, d), offsetof(quant::BlockQ2_K, dmin)};
-        case TypeId::Q4_K: return {offsetof(quant::BlockQ4_K, d), offsetof(quant::BlockQ4_K, dmin)};
-        default: return {offsetof(quant::BlockQ5_K, d), offsetof(quant::BlockQ5_K, dmin)};
+        case TypeId::Q2_K: return {offsetof(quant::BlockQ2_K, d), offsetof(quant::BlockQ2_K, dmin), true};
+        case TypeId::Q3_K: return {offsetof(quant::BlockQ3_K, d), 0, false};
+        case TypeId::Q4_K: return {offsetof(quant::BlockQ4_K, d), offsetof(quant::BlockQ4_K, dmin), true};
+        case TypeId::Q5_K: return {offsetof(quant::BlockQ5_K, d), offsetof(quant::BlockQ5_K, dmin), true};
+        case TypeId::Q6_K: return {offsetof(quant::BlockQ6_K, d), 0, false};
+        default: FAIL("no K-quant block layout for type " << int(type)); return {};
     }
 }
 
@@ -59,7 +64,7 @@ std::vector<float> row_with_scales(const Quantized& m, int64_t r, uint16_t d, ui
                                m.bytes.begin() + ptrdiff_t(size_t(r + 1) * m.w.row_bytes));
     for (size_t b = 0; b < bytes.size(); b += info.block_bytes) {
         std::memcpy(&bytes[b + at.d], &d, 2);
-        std::memcpy(&bytes[b + at.dmin], &dmin, 2);
+        if (at.has_mins) std::memcpy(&bytes[b + at.dmin], &dmin, 2);
     }
     std::vector<float> out(static_cast<size_t>(m.w.cols));
     info.dequantize_row(bytes.data(), out.data(), m.w.cols);
@@ -92,7 +97,7 @@ TEST_CASE("a batch gives the same bits as its tokens one at a time", "[kernels]"
                 const int64_t n_tokens = 39;
                 const auto x = random_values(size_t(n_tokens * cols), 5);
                 for (const auto& isa : kernels::available_isas()) {
-                    if (batch_has_own_order(info->id, isa)) continue;
+                    if (batch_has_own_order(info->id, isa, n_tokens)) continue;
                     kernels::force_isa(isa);
                     INFO(info->name << " isa " << isa << " rows " << rows << " cols " << cols);
                     CHECK(batch_matches_single_tokens(q.w, x, n_tokens));
@@ -162,7 +167,7 @@ TEST_CASE("matmul_many gives each product matmul's bits", "[kernels]") {
                         INFO(quant::type_info(types[i]).name << " product " << i << " isa " << isa << " cols " << cols
                                                              << " tokens " << n_tokens);
                         CHECK(std::memcmp(fused[i].data(), alone[i].data(), fused[i].size() * sizeof(float)) == 0);
-                        if (!batch_has_own_order(types[i], isa))
+                        if (!batch_has_own_order(types[i], isa, n_tokens))
                             CHECK(batch_matches_single_tokens(matrices[i].w, x, n_tokens, fused[i].data()));
                     }
                 }
@@ -174,8 +179,11 @@ TEST_CASE("matmul_many gives each product matmul's bits", "[kernels]") {
 TEST_CASE("AVX-512 K-quant batches are exact integer sums per super-block", "[kernels]") {
     // The rows-in-lanes batch kernel's arithmetic (kquants_packed_avx512.cpp), recomputed from
     // the blocks: per super-block the exact integers S = sum of scale * level * q and
-    // M = sum of min * q, then acc = fma(S, d * da, acc) and acc = fma(M, -dmin * da, acc).
+    // M = sum of min * q, then acc = fma(S, d * da, acc) and acc = fma(M, -dmin * da, acc); for
+    // Q3_K / Q6_K one integer, the stored offset included, and acc = fma(S + M, d * da, acc).
     // Bit for bit, so a scale, min or level in the wrong lane fails, and so does another order.
+    // 83 rows: two chunks of rows, the second ending in a partial group; 10, 11, 14 and 23 tokens:
+    // tiles of 8 and of 2, 3, 6 and 7.
     if (kernels::available_isas().front() != "avx512") {
         WARN("this CPU has no AVX-512 VNNI: the rows-in-lanes K-quant kernel is not built for it");
         return;
@@ -183,37 +191,43 @@ TEST_CASE("AVX-512 K-quant batches are exact integer sums per super-block", "[ke
     IsaGuard guard;
     kernels::force_isa("avx512");
     constexpr uint16_t kHalfOne = 0x3C00, kHalfZero = 0;
-    for (TypeId type : {TypeId::Q2_K, TypeId::Q4_K, TypeId::Q5_K}) {
+    for (TypeId type : {TypeId::Q2_K, TypeId::Q3_K, TypeId::Q4_K, TypeId::Q5_K, TypeId::Q6_K}) {
+        const quant::TypeInfo& info = quant::type_info(type);
+        const ScalePlaces at = scale_places(type);
         for (int64_t cols : {int64_t(256), int64_t(768)}) {
-            const int64_t rows = 37, n_tokens = 20;  // 16 + 16 + 5 rows; two tiles of 8 tokens and one of 4
-            const Quantized m = quantize_matrix(quant::type_info(type), rows, cols, 515);
-            const auto x = random_values(size_t(n_tokens * cols), 4);
-            std::vector<float> y(size_t(n_tokens * rows));
-            kernels::matmul(m.w, x.data(), n_tokens, y.data());
-            const quant::TypeInfo& info = quant::type_info(type);
-            const ScalePlaces at = scale_places(type);
-            for (int64_t r = 0; r < rows; ++r) {
-                const auto scaled_levels = row_with_scales(m, r, kHalfOne, kHalfZero);
-                const auto negated_mins = row_with_scales(m, r, kHalfZero, kHalfOne);
-                for (int64_t t = 0; t < n_tokens; ++t) {
-                    const TokenQ8K a = quantize_token(&x[size_t(t * cols)], cols);
-                    float acc = 0.0f;
-                    for (int64_t b = 0; b < cols / 256; ++b) {
-                        int64_t s = 0, mins = 0;
-                        for (int64_t e = 256 * b; e < 256 * (b + 1); ++e) {
-                            s += int64_t(scaled_levels[size_t(e)]) * a.q[size_t(e)];
-                            mins -= int64_t(negated_mins[size_t(e)]) * a.q[size_t(e)];
+            const int64_t rows = cols == 256 ? 37 : 83;
+            const Quantized m = quantize_matrix(info, rows, cols, 515);
+            for (int64_t n_tokens : {int64_t(10), int64_t(11), int64_t(14), int64_t(23)}) {
+                const auto x = random_values(size_t(n_tokens * cols), 4 + uint32_t(n_tokens));
+                std::vector<float> y(size_t(n_tokens * rows));
+                kernels::matmul(m.w, x.data(), n_tokens, y.data());
+                std::vector<TokenQ8K> a;
+                for (int64_t t = 0; t < n_tokens; ++t) a.push_back(quantize_token(&x[size_t(t * cols)], cols));
+                for (int64_t r = 0; r < rows; ++r) {
+                    const auto scaled_levels = row_with_scales(m, r, kHalfOne, kHalfZero);
+                    const auto negated_mins = at.has_mins ? row_with_scales(m, r, kHalfZero, kHalfOne)
+                                                          : std::vector<float>(static_cast<size_t>(cols), 0.0f);
+                    for (int64_t t = 0; t < n_tokens; ++t) {
+                        const TokenQ8K& q = a[size_t(t)];
+                        float acc = 0.0f;
+                        for (int64_t b = 0; b < cols / 256; ++b) {
+                            int64_t s = 0, mins = 0;
+                            for (int64_t e = 256 * b; e < 256 * (b + 1); ++e) {
+                                s += int64_t(scaled_levels[size_t(e)]) * q.q[size_t(e)];
+                                mins -= int64_t(negated_mins[size_t(e)]) * q.q[size_t(e)];
+                            }
+                            const uint8_t* block =
+                                m.bytes.data() + size_t(r) * m.w.row_bytes + size_t(b) * info.block_bytes;
+                            uint16_t d_bits, dmin_bits = 0;
+                            std::memcpy(&d_bits, block + at.d, 2);
+                            if (at.has_mins) std::memcpy(&dmin_bits, block + at.dmin, 2);
+                            const float da = q.d[size_t(b)];
+                            acc = std::fma(float(s), half_bits_to_float(d_bits) * da, acc);
+                            if (at.has_mins) acc = std::fma(float(mins), -half_bits_to_float(dmin_bits) * da, acc);
                         }
-                        const uint8_t* block = m.bytes.data() + size_t(r) * m.w.row_bytes + size_t(b) * info.block_bytes;
-                        uint16_t d_bits, dmin_bits;
-                        std::memcpy(&d_bits, block + at.d, 2);
-                        std::memcpy(&dmin_bits, block + at.dmin, 2);
-                        const float da = a.d[size_t(b)];
-                        acc = std::fma(float(s), half_bits_to_float(d_bits) * da, acc);
-                        acc = std::fma(float(mins), -half_bits_to_float(dmin_bits) * da, acc);
+                        INFO(info.name << " cols " << cols << " tokens " << n_tokens << " row " << r << " token " << t);
+                        CHECK(y[size_t(t * rows + r)] == acc);
                     }
-                    INFO(info.name << " cols " << cols << " row " << r << " token " << t);
-                    CHECK(y[size_t(t * rows + r)] == acc);
                 }
             }
         }

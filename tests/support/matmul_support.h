@@ -59,11 +59,13 @@ inline bool is_k_quant(TypeId type) {
            type == TypeId::Q6_K;
 }
 
-// Whether a batch of this type adds in another order than its tokens one at a time: float
-// batches by outer products (one fused chain per output), and AVX-512's K-quant batches, with
-// the rows in the lanes (exact integer sums per super-block).
-inline bool batch_has_own_order(TypeId type, const std::string& isa) {
-    return (is_float_type(type) && has_outer_float_batches(isa)) || (is_k_quant(type) && isa == "avx512");
+// Whether a batch of n_tokens of this type adds in another order than its tokens one at a time:
+// float batches by outer products (one fused chain per output), and AVX-512's K-quant batches
+// (rows in the lanes, exact integer sums per super-block). Both take batches of more than 8
+// tokens (kWholeBatch in kernels/matmul.cpp); smaller ones keep the tokens' bits.
+inline bool batch_has_own_order(TypeId type, const std::string& isa, int64_t n_tokens) {
+    const bool own_kernel = (is_float_type(type) && has_outer_float_batches(isa)) || (is_k_quant(type) && isa == "avx512");
+    return own_kernel && n_tokens > 8;
 }
 
 inline std::vector<const quant::TypeInfo*> quantizable_types() {
