@@ -79,34 +79,63 @@ using Q4K = Sub32<false>;
 using Q5K = Sub32<true>;
 using Q6K = Sub16<unpack_q6k, sizeof(quant::BlockQ6_K), true>;
 
+// out[q] lane i = in[i] lane q: a 16 x 16 transpose of 32-bit elements in 64 shuffles (pairs of
+// rows, then quads, then 128-bit lanes). Much cheaper than gathers, which are slow on CPUs with
+// the microcode fix for gather data sampling.
+inline void transpose16(const __m512i in[16], __m512i out[16]) {
+    __m512i t[16], u[16];
+    for (int k = 0; k < 8; ++k) {
+        t[2 * k] = _mm512_unpacklo_epi32(in[2 * k], in[2 * k + 1]);
+        t[2 * k + 1] = _mm512_unpackhi_epi32(in[2 * k], in[2 * k + 1]);
+    }
+    for (int k = 0; k < 4; ++k) {
+        u[4 * k] = _mm512_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
+        u[4 * k + 1] = _mm512_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
+        u[4 * k + 2] = _mm512_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
+        u[4 * k + 3] = _mm512_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
+    }
+    // u[4 k + m], 128-bit lane L: element 4 L + m of rows 4k..4k+3.
+    for (int m = 0; m < 4; ++m) {
+        const __m512i v1 = _mm512_shuffle_i32x4(u[m], u[4 + m], 0x44), v2 = _mm512_shuffle_i32x4(u[m], u[4 + m], 0xEE);
+        const __m512i w1 = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0x44);
+        const __m512i w2 = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0xEE);
+        out[m] = _mm512_shuffle_i32x4(v1, w1, 0x88);
+        out[4 + m] = _mm512_shuffle_i32x4(v1, w1, 0xDD);
+        out[8 + m] = _mm512_shuffle_i32x4(v2, w2, 0x88);
+        out[12 + m] = _mm512_shuffle_i32x4(v2, w2, 0xDD);
+    }
+}
+
 // Unpacks super-block b of the group's rows (n_rows of them, the rest zero) into out.
 template <typename K>
 void pack_super_block(const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t b, PackedSuperBlock& out) {
-    alignas(64) uint8_t levels[kGroupRows][256];
-    if (n_rows < kGroupRows) {  // the missing rows' levels, scales and multipliers are zero
-        std::memset(&out, 0, sizeof out);
-        std::memset(levels, 0, sizeof levels);
-    }
-    for (int64_t r = 0; r < n_rows; ++r) {
-        SuperBlockParts k;
-        K::unpack(src + size_t(r) * src_stride + size_t(b) * K::kBytes, k);
-        for (int c = 0; c < 4; ++c) _mm512_store_si512(levels[r] + 64 * c, k.levels[c]);
-        alignas(32) int16_t scales[16], mult[16];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(scales), k.scales16);
-        _mm256_store_si256(reinterpret_cast<__m256i*>(mult), k.bsum_mult16);
-        for (int j = 0; j < K::kSubBlocks; ++j) out.scales[j][r] = scales[j * 16 / K::kSubBlocks];
-        for (int i = 0; i < 8; ++i) {
-            out.bsum_mult[i][r][0] = mult[2 * i];
-            out.bsum_mult[i][r][1] = mult[2 * i + 1];
+    // Per row: its four chunks of levels, its scale per 16 elements and its bsum multipliers as
+    // dwords; each is then turned so that the rows run along the lanes.
+    __m512i levels[4][kGroupRows], scales[kGroupRows], mult[kGroupRows];
+    for (int r = 0; r < kGroupRows; ++r) {
+        if (r < n_rows) {
+            SuperBlockParts k;
+            K::unpack(src + size_t(r) * src_stride + size_t(b) * K::kBytes, k);
+            for (int c = 0; c < 4; ++c) levels[c][r] = k.levels[c];
+            scales[r] = _mm512_cvtepi16_epi32(k.scales16);
+            mult[r] = _mm512_zextsi256_si512(k.bsum_mult16);
+            out.d[r] = k.d;
+            out.bsum_scale[r] = k.bsum_scale;
+        } else {
+            for (int c = 0; c < 4; ++c) levels[c][r] = _mm512_setzero_si512();
+            scales[r] = mult[r] = _mm512_setzero_si512();
+            out.d[r] = out.bsum_scale[r] = 0.0f;
         }
-        out.d[r] = k.d;
-        out.bsum_scale[r] = k.bsum_scale;
     }
-    // Quad P of every row: a 16-lane gather down the rows' 256-byte level arrays.
-    const __m512i row_offsets = _mm512_setr_epi32(0, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2304, 2560, 2816,
-                                                  3072, 3328, 3584, 3840);
-    for (int quad = 0; quad < 64; ++quad)
-        _mm512_store_si512(out.levels[quad], _mm512_i32gather_epi32(row_offsets, levels[0] + 4 * quad, 1));
+    __m512i turned[16];
+    for (int c = 0; c < 4; ++c) {
+        transpose16(levels[c], turned);
+        for (int q = 0; q < 16; ++q) _mm512_store_si512(out.levels[16 * c + q], turned[q]);
+    }
+    transpose16(scales, turned);  // turned[s]: the scale of elements 16s..16s+15
+    for (int j = 0; j < K::kSubBlocks; ++j) _mm512_store_si512(out.scales[j], turned[j * 16 / K::kSubBlocks]);
+    transpose16(mult, turned);
+    for (int i = 0; i < 8; ++i) _mm512_store_si512(out.bsum_mult[i], turned[i]);
 }
 
 template <typename K>
