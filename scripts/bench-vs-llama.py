@@ -24,21 +24,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 STORIES = os.path.join(ROOT, "..", "shared", "models", "stories260K", "stories260K.gguf")
-
-
-def run_output(cmd):
-    """Runs cmd and returns its stdout; exits with the command's error on failure."""
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"bench-vs-llama: {' '.join(cmd[:3])} ... failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
-    return proc.stdout
 
 
 def run_with_rss(cmd):
@@ -67,8 +58,8 @@ def bandwidth(dilmodeli):
     """STREAM triad and read GB/s at 1 and 2 threads, from `dilmodeli profile`."""
     if not os.path.exists(STORIES):
         return None
-    out = run_output([dilmodeli, "-q", "profile", "-m", STORIES, "-n", "1", "--ladder-max", "16K",
-                        "--no-thread-scaling", "--json"])
+    out, _ = run_with_rss([dilmodeli, "-q", "profile", "-m", STORIES, "-n", "1", "--ladder-max", "16K",
+                           "--no-thread-scaling", "--json"])
     stream = json.loads(out)["machine"]["bandwidth"]["stream"]
     return {str(s["threads"]): {"triad": s["triad_gb_per_s"], "read": s["read_gb_per_s"]} for s in stream}
 
