@@ -1,8 +1,7 @@
 #pragma once
-// GPT-2's pre-tokenizer: text is cut into words before BPE so that merges never cross a word
-// boundary. It is the regex
+// GPT-2's pre-tokenizer on its own (see pretokenizer.h for the other families): the regex
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-// applied left to right, written out by hand because std::regex has no \p{..}.
+// applied left to right.
 #include <string>
 #include <string_view>
 #include <vector>

@@ -55,7 +55,6 @@ std::string byte_level_piece(const std::string& text) {
 }  // namespace
 
 Tokenizer::Tokenizer(Vocabulary vocab) : vocab_(std::move(vocab)) {
-    if (vocab_.kind() == TokenizerKind::Gpt2Bpe) bpe_ = std::make_unique<BpeTokenizer>(vocab_.merges());
     pieces_.reserve(static_cast<size_t>(vocab_.size()));
     for (int32_t id = 0; id < vocab_.size(); ++id) pieces_.push_back(piece_of(id));
 }
@@ -76,8 +75,9 @@ std::string Tokenizer::piece_of(int32_t id) const {
     const std::string& text = vocab_.text(id);
     switch (vocab_.type(id)) {
         case TokenType::Normal:
-            return vocab_.kind() == TokenizerKind::SentencePiece ? unescape_spaces(text)
-                                                                 : byte_level_piece(text);
+            return vocab_.kind() == TokenizerKind::SentencePiece || vocab_.escape_spaces()
+                       ? unescape_spaces(text)
+                       : byte_level_piece(text);
         case TokenType::Byte:
             return byte_token_piece(text);
         case TokenType::UserDefined:
@@ -142,7 +142,7 @@ void Tokenizer::encode_bpe(std::string_view text, bool add_special, bool parse_s
     if (add_special && vocab_.add_bos()) out.push_back(vocab_.bos_id());
     for (const TextFragment& f : split_on_special_tokens(vocab_, text, parse_special)) {
         if (f.token != kNoToken) out.push_back(f.token);
-        else bpe_->encode(vocab_, f.text, out);
+        else bpe_encode(vocab_, f.text, out);
     }
     if (add_special && vocab_.add_eos()) out.push_back(vocab_.eos_id());
 }

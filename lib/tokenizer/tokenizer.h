@@ -1,6 +1,7 @@
 #pragma once
 // Text <-> token ids, exactly as llama.cpp computes them for the same GGUF vocabulary:
-// SentencePiece ("llama") and GPT-2 byte-level BPE ("gpt2") models.
+// SentencePiece ("llama"), GPT-2-style byte-level BPE ("gpt2": GPT-2, Llama 3, Qwen2, SmolLM
+// pre-tokenizers) and Gemma 4's SentencePiece-style BPE ("gemma4") models.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,8 +16,6 @@ class GgufFile;
 }
 
 namespace dilmodeli::tokenizer {
-
-class BpeTokenizer;
 
 class Tokenizer {
 public:
@@ -51,7 +50,7 @@ public:
     int32_t bos_id() const { return vocab_.bos_id(); }  // -1 (kNoToken) when there is none
     int32_t eos_id() const { return vocab_.eos_id(); }
     int32_t vocab_size() const { return vocab_.size(); }
-    std::string model_kind() const { return vocab_.model_name(); }  // "llama" or "gpt2"
+    std::string model_kind() const { return vocab_.model_name(); }  // "llama", "gpt2", "gemma4"
     bool add_bos_default() const { return vocab_.add_bos(); }
     // EOS, or EOT when the vocabulary names one: where generation should stop.
     bool is_end_of_generation(int32_t id) const;
@@ -67,7 +66,6 @@ private:
                     std::vector<int32_t>& out) const;
 
     Vocabulary vocab_;
-    std::unique_ptr<BpeTokenizer> bpe_;  // only for GPT-2 vocabularies
     std::vector<std::string> pieces_;    // token_to_piece of every id, computed once
 };
 

@@ -4,23 +4,11 @@
 #include <array>
 
 #include "common/error.h"
+#include "tokenizer/bpe_flavours.h"
 
 namespace dilmodeli::tokenizer {
 
 namespace {
-
-// Pre-tokenizer names that llama.cpp maps to exactly the GPT-2 regex with GPT-2's other
-// settings (space clean-up on, no BOS). Other BPE flavours (llama3, qwen2, ...) split text
-// differently and are refused rather than tokenized wrongly.
-constexpr std::array<std::string_view, 10> kGpt2StylePreTokenizers = {
-    "gpt-2", "phi-2", "mpt", "olmo", "jais", "gigachat",
-    "jina-es", "jina-de", "jina-v2-es", "jina-v2-de",
-};
-
-bool is_gpt2_style(std::string_view pre) {
-    return std::find(kGpt2StylePreTokenizers.begin(), kGpt2StylePreTokenizers.end(), pre) !=
-           kGpt2StylePreTokenizers.end();
-}
 
 TokenType token_type_from_stored(int64_t value) {
     // llama.cpp reads unknown values as "undefined" rather than failing; so do we.
@@ -43,26 +31,34 @@ Vocabulary Vocabulary::build(TokenizerMetadata m, const std::string& source) {
         // SentencePiece defaults, as llama.cpp applies them to a "llama" vocabulary.
         v.add_bos_ = true;
         v.add_space_prefix_ = true;
-    } else if (m.model == "gpt2") {
-        v.kind_ = TokenizerKind::Gpt2Bpe;
+    } else if (m.model == "gpt2" || m.model == "gemma4") {
+        v.kind_ = TokenizerKind::Bpe;
+        // llama.cpp ignores tokenizer.ggml.pre for a "gemma4" model: its pre-tokenizer is fixed.
+        if (m.model == "gemma4") m.pre = "gemma4";
         if (!m.pre) {
             throw input_error(source, std::string("missing metadata key '") + keys::kPre +
                                           "': a gpt2 tokenizer needs its pre-tokenizer type");
         }
-        if (!is_gpt2_style(*m.pre)) {
-            throw input_error(source, std::string("metadata key '") + keys::kPre + "' is '" +
-                                          *m.pre + "': only GPT-2-style pre-tokenizers are supported");
+        const std::optional<BpeFlavour> flavour = bpe_flavour(*m.pre);
+        if (!flavour) {
+            throw input_error(source, std::string("metadata key '") + keys::kPre + "' is '" + *m.pre +
+                                          "': supported BPE pre-tokenizers are gpt-2, llama-bpe, "
+                                          "qwen2, smollm, gemma4 and their aliases");
         }
         v.pre_tokenizer_ = *m.pre;
-        v.clean_up_spaces_ = true;
+        v.pre_tokenizer_kind_ = flavour->pre_tokenizer;
+        v.clean_up_spaces_ = flavour->clean_up_spaces;
+        v.ignore_merges_ = flavour->ignore_merges;
+        v.add_bos_ = flavour->add_bos;
+        v.byte_encoded_ = !flavour->raw_utf8;
+        v.escape_spaces_ = flavour->raw_utf8;
         if (!m.merges) {
             throw input_error(source, std::string("missing metadata key '") + keys::kMerges +
-                                          "': a gpt2 tokenizer needs its BPE merges");
+                                          "': a " + m.model + " tokenizer needs its BPE merges");
         }
-        v.merges_ = std::move(*m.merges);
     } else {
         throw input_error(source, std::string("metadata key '") + keys::kModel + "' is '" +
-                                      m.model + "': supported tokenizers are 'llama' and 'gpt2'");
+                                      m.model + "': supported tokenizers are 'llama', 'gpt2' and 'gemma4'");
     }
     if (m.pre && v.pre_tokenizer_.empty()) v.pre_tokenizer_ = *m.pre;
 
@@ -93,9 +89,17 @@ Vocabulary Vocabulary::build(TokenizerMetadata m, const std::string& source) {
         if (v.texts_[i].empty()) v.texts_[i] = "[EMPTY_" + std::to_string(i) + "]";
     }
     v.index_tokens(source);
+    if (m.merges) {
+        if (v.kind_ == TokenizerKind::Bpe) v.merge_ranks_ = MergeRanks(*m.merges, v);
+        m.merges.reset();  // the strings are not needed once ranked
+    }
 
     if (m.add_bos) v.add_bos_ = *m.add_bos;
     if (m.add_eos) v.add_eos_ = *m.add_eos;
+    // llama.cpp overrides a Gemma 4 file that asks for no BOS: the model needs it.
+    if (v.pre_tokenizer_kind_ == PreTokenizer::NewlineRuns && v.kind_ == TokenizerKind::Bpe) {
+        v.add_bos_ = true;
+    }
     if (m.add_space_prefix) v.add_space_prefix_ = *m.add_space_prefix;
     v.set_special_ids(m, source);
     return v;
@@ -126,6 +130,8 @@ void Vocabulary::index_tokens(const std::string& source) {
 
 void Vocabulary::set_special_ids(const TokenizerMetadata& m, const std::string& source) {
     const bool spm = kind_ == TokenizerKind::SentencePiece;
+    // A "gemma4" model has no default ids at all: they come from the file or not at all.
+    const bool defaults = m.model != "gemma4";
     // `fallback` is the id llama.cpp assumes when a key is absent; a fallback outside the
     // vocabulary just means "none" (a tiny test vocabulary need not have a token 11).
     // llama.cpp's converters write 0xFFFFFFFF (-1) for "no such token", so that value reads as
@@ -141,9 +147,9 @@ void Vocabulary::set_special_ids(const TokenizerMetadata& m, const std::string& 
                                       std::to_string(*stored) + ", outside the vocabulary of " +
                                       std::to_string(size()) + " tokens");
     };
-    bos_id_ = resolve(m.bos_id, spm ? 1 : 11, keys::kBosId, true);
-    eos_id_ = resolve(m.eos_id, spm ? 2 : 11, keys::kEosId, true);
-    unk_id_ = resolve(m.unk_id, spm ? 0 : kNoToken, keys::kUnkId, true);
+    bos_id_ = resolve(m.bos_id, !defaults ? kNoToken : spm ? 1 : 11, keys::kBosId, true);
+    eos_id_ = resolve(m.eos_id, !defaults ? kNoToken : spm ? 2 : 11, keys::kEosId, true);
+    unk_id_ = resolve(m.unk_id, spm && defaults ? 0 : kNoToken, keys::kUnkId, true);
     eot_id_ = resolve(m.eot_id, kNoToken, keys::kEotId, false);
     pad_id_ = resolve(m.pad_id, kNoToken, keys::kPadId, false);
 
@@ -162,10 +168,14 @@ int32_t Vocabulary::find(std::string_view text) const {
     return it == ids_by_text_.end() ? kNoToken : it->second;
 }
 
-int32_t Vocabulary::byte_fallback_token(uint8_t byte) const {
+int32_t Vocabulary::byte_token(uint8_t byte) const {
     static constexpr char kHex[] = "0123456789ABCDEF";
     const char name[6] = {'<', '0', 'x', kHex[byte >> 4], kHex[byte & 15], '>'};
-    int32_t id = find(std::string_view(name, sizeof(name)));
+    return find(std::string_view(name, sizeof(name)));
+}
+
+int32_t Vocabulary::byte_fallback_token(uint8_t byte) const {
+    int32_t id = byte_token(byte);
     if (id != kNoToken) return id;
     const char raw = static_cast<char>(byte);
     id = find(std::string_view(&raw, 1));

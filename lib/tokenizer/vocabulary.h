@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/merge_ranks.h"
+#include "tokenizer/pretokenizer.h"
 #include "tokenizer/tokenizer_metadata.h"
 
 namespace dilmodeli::tokenizer {
@@ -28,7 +30,9 @@ enum class TokenType : int32_t {
 
 enum class TokenizerKind {
     SentencePiece,  // tokenizer.ggml.model = "llama"
-    Gpt2Bpe,        // tokenizer.ggml.model = "gpt2" with a GPT-2-style pre-tokenizer
+    // Ranked-merge BPE: tokenizer.ggml.model = "gpt2" (byte-level; the pre-tokenizer named by
+    // tokenizer.ggml.pre) or "gemma4" (SentencePiece-style, over raw UTF-8).
+    Bpe,
 };
 
 class Vocabulary {
@@ -59,6 +63,8 @@ public:
     // SentencePiece byte-fallback token "<0xNN>" for `byte`; failing that the one-character
     // token, failing that the unknown token (kNoToken when there is none).
     int32_t byte_fallback_token(uint8_t byte) const;
+    // The token "<0xNN>" alone, or kNoToken.
+    int32_t byte_token(uint8_t byte) const;
 
     int32_t bos_id() const { return bos_id_; }  // kNoToken when the vocabulary has none
     int32_t eos_id() const { return eos_id_; }
@@ -73,7 +79,12 @@ public:
     // contractions.
     bool clean_up_spaces() const { return clean_up_spaces_; }
 
-    const std::vector<std::string>& merges() const { return merges_; }
+    // BPE only: how text is cut into words, and how words are spelled before merging.
+    PreTokenizer pre_tokenizer_kind() const { return pre_tokenizer_kind_; }
+    bool byte_encoded() const { return byte_encoded_; }  // GPT-2's byte alphabet
+    bool escape_spaces() const { return escape_spaces_; }  // " " -> U+2581 before merging
+    bool ignore_merges() const { return ignore_merges_; }
+    const MergeRanks& merge_ranks() const { return merge_ranks_; }
 
     // Ids of control, user-defined and unknown tokens, longest text first: the order in which
     // llama.cpp looks for them in raw text before tokenizing the rest.
@@ -91,7 +102,11 @@ private:
     std::vector<float> scores_;
     std::vector<TokenType> types_;
     std::unordered_map<std::string_view, int32_t> ids_by_text_;
-    std::vector<std::string> merges_;
+    MergeRanks merge_ranks_;
+    PreTokenizer pre_tokenizer_kind_ = PreTokenizer::Gpt2;
+    bool byte_encoded_ = true;
+    bool escape_spaces_ = false;
+    bool ignore_merges_ = false;
     std::vector<int32_t> special_tokens_;
 
     int32_t bos_id_ = kNoToken;

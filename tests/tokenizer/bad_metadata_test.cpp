@@ -129,7 +129,7 @@ TEST_CASE("inconsistent tokenizer metadata names the key", "[tokenizer]") {
     SECTION("gpt2 with a pre-tokenizer we do not implement") {
         TokenizerMetadata m;
         m.model = "gpt2";
-        m.pre = "llama-bpe";
+        m.pre = "deepseek-coder";
         m.tokens = {"a", "b"};
         m.merges = std::vector<std::string>{"a b"};
         CHECK_THAT(error_from_metadata(m), Catch::Contains("tokenizer.ggml.pre"));

@@ -90,3 +90,40 @@ TEST_CASE("GPT-2 BPE ids equal llama.cpp's test vectors for the GPT-2 vocabulary
     const size_t passed = check_all(rel);
     CHECK(passed == 46);
 }
+
+// Llama 3's pre-tokenizer: case-insensitive contractions, numbers in groups of three, a
+// leading non-letter joined to a word, and whole-word tokens taken without merging.
+TEST_CASE("Llama 3 BPE ids equal llama.cpp's test vectors for the llama-bpe vocabulary",
+          "[tokenizer]") {
+    const std::string rel = "models/tokenizers/ggml-vocab-llama-bpe.gguf";
+    if (!have_shared(rel)) return;
+    const size_t passed = check_all(rel);
+    CHECK(passed == 46);
+}
+
+// Qwen2's pre-tokenizer: Llama 3's regex with every digit a word of its own.
+TEST_CASE("Qwen2 BPE ids equal llama.cpp's test vectors for the qwen2 vocabulary", "[tokenizer]") {
+    const std::string rel = "models/tokenizers/ggml-vocab-qwen2.gguf";
+    if (!have_shared(rel)) return;
+    const size_t passed = check_all(rel);
+    CHECK(passed == 46);
+}
+
+// Phi-3: a SentencePiece vocabulary with user-defined and control tokens beside the pieces.
+TEST_CASE("SentencePiece ids equal llama.cpp's test vectors for the Phi-3 vocabulary",
+          "[tokenizer]") {
+    const std::string rel = "models/tokenizers/ggml-vocab-phi-3.gguf";
+    if (!have_shared(rel)) return;
+    const size_t passed = check_all(rel);
+    CHECK(passed == 46);
+}
+
+// Gemma 4: SentencePiece-style BPE over raw UTF-8 (spaces as U+2581, no space prefix), words
+// cut only at newlines, newline runs taken whole, <0xNN> byte fallback.
+TEST_CASE("Gemma 4 BPE ids equal llama.cpp's test vectors for the gemma-4 vocabulary",
+          "[tokenizer]") {
+    const std::string rel = "models/tokenizers/ggml-vocab-gemma-4.gguf";
+    if (!have_shared(rel)) return;
+    const size_t passed = check_all(rel);
+    CHECK(passed == 46);
+}
