@@ -2,6 +2,15 @@
 
 namespace dilmodeli::tokenizer {
 
+namespace {
+
+// C's isspace in the "C" locale, which is what llama.cpp strips with.
+bool is_ascii_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+}  // namespace
+
 std::vector<TextFragment> split_on_special_tokens(const Vocabulary& vocab, std::string_view text,
                                                   bool parse_special) {
     std::vector<TextFragment> fragments;
@@ -12,6 +21,7 @@ std::vector<TextFragment> split_on_special_tokens(const Vocabulary& vocab, std::
         const TokenType type = vocab.type(id);
         if (!parse_special && (type == TokenType::Control || type == TokenType::Unknown)) continue;
         const std::string& needle = vocab.text(id);
+        const bool strip_after = vocab.strips_space_after(id);
 
         std::vector<TextFragment> next;
         next.reserve(fragments.size());
@@ -25,6 +35,7 @@ std::vector<TextFragment> split_on_special_tokens(const Vocabulary& vocab, std::
                 if (at > 0) next.push_back({rest.substr(0, at), kNoToken});
                 next.push_back({std::string_view(), id});
                 rest.remove_prefix(at + needle.size());
+                while (strip_after && !rest.empty() && is_ascii_space(rest.front())) rest.remove_prefix(1);
             }
             if (!rest.empty()) next.push_back({rest, kNoToken});
         }

@@ -43,6 +43,9 @@ TokenizerMetadata read_tokenizer_metadata(const gguf::GgufFile& file) {
     m.add_bos = optional_bool(file, keys::kAddBos);
     m.add_eos = optional_bool(file, keys::kAddEos);
     m.add_space_prefix = optional_bool(file, keys::kAddSpacePrefix);
+    if (const gguf::Value* name = file.find(keys::kGeneralName); name && name->as_string()) {
+        m.general_name = *name->as_string();
+    }
     return m;
 }
 

@@ -29,6 +29,7 @@ inline constexpr const char* kPadId = "tokenizer.ggml.padding_token_id";
 inline constexpr const char* kAddBos = "tokenizer.ggml.add_bos_token";
 inline constexpr const char* kAddEos = "tokenizer.ggml.add_eos_token";
 inline constexpr const char* kAddSpacePrefix = "tokenizer.ggml.add_space_prefix";
+inline constexpr const char* kGeneralName = "general.name";
 }  // namespace keys
 
 struct TokenizerMetadata {
@@ -46,6 +47,9 @@ struct TokenizerMetadata {
     std::optional<bool> add_bos;
     std::optional<bool> add_eos;
     std::optional<bool> add_space_prefix;
+    // llama.cpp gives some models' special tokens extra attributes by name (Phi-3: spaces after
+    // them are dropped), as the GGUF does not store those attributes.
+    std::optional<std::string> general_name;
 };
 
 // Reads every key above that is present. Throws Error(BadInput) naming the key when

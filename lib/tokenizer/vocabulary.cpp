@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include "common/error.h"
 #include "tokenizer/bpe_flavours.h"
@@ -102,6 +103,7 @@ Vocabulary Vocabulary::build(TokenizerMetadata m, const std::string& source) {
     }
     if (m.add_space_prefix) v.add_space_prefix_ = *m.add_space_prefix;
     v.set_special_ids(m, source);
+    v.set_space_stripping(m);
     return v;
 }
 
@@ -161,6 +163,26 @@ void Vocabulary::set_special_ids(const TokenizerMetadata& m, const std::string& 
         throw input_error(source, std::string("metadata key '") + keys::kAddEos +
                                       "' asks for an EOS token but '" + keys::kEosId + "' is not set");
     }
+}
+
+void Vocabulary::set_space_stripping(const TokenizerMetadata& m) {
+    // llama.cpp (llama_vocab::impl::load) keys this on the lower-cased general.name.
+    std::string name = m.general_name.value_or("");
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+    if (name.find("phi-3") == std::string::npos && name.find("phi3") == std::string::npos) return;
+    std::vector<int32_t> ids = special_tokens_;
+    if (const int32_t eos = find("</s>"); eos != kNoToken) ids.push_back(eos);
+    for (const char* kept : {"<unk>", "<s>", "<|endoftext|>"}) {
+        ids.erase(std::remove(ids.begin(), ids.end(), find(kept)), ids.end());
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    strip_space_after_ = std::move(ids);
+}
+
+bool Vocabulary::strips_space_after(int32_t id) const {
+    return std::binary_search(strip_space_after_.begin(), strip_space_after_.end(), id);
 }
 
 int32_t Vocabulary::find(std::string_view text) const {

@@ -89,11 +89,15 @@ public:
     // Ids of control, user-defined and unknown tokens, longest text first: the order in which
     // llama.cpp looks for them in raw text before tokenizing the rest.
     const std::vector<int32_t>& special_tokens_longest_first() const { return special_tokens_; }
+    // llama.cpp's RSTRIP attribute: whitespace right after this special token in the text is
+    // dropped when the token is matched (Phi-3's control tokens).
+    bool strips_space_after(int32_t id) const;
 
 private:
     Vocabulary() = default;
     void index_tokens(const std::string& source);
     void set_special_ids(const TokenizerMetadata& m, const std::string& source);
+    void set_space_stripping(const TokenizerMetadata& m);
 
     TokenizerKind kind_ = TokenizerKind::SentencePiece;
     std::string model_name_;
@@ -108,6 +112,7 @@ private:
     bool escape_spaces_ = false;
     bool ignore_merges_ = false;
     std::vector<int32_t> special_tokens_;
+    std::vector<int32_t> strip_space_after_;  // sorted ids
 
     int32_t bos_id_ = kNoToken;
     int32_t eos_id_ = kNoToken;
