@@ -55,8 +55,12 @@ std::string byte_level_piece(const std::string& text) {
 }  // namespace
 
 Tokenizer::Tokenizer(Vocabulary vocab) : vocab_(std::move(vocab)) {
-    pieces_.reserve(static_cast<size_t>(vocab_.size()));
-    for (int32_t id = 0; id < vocab_.size(); ++id) pieces_.push_back(piece_of(id));
+    piece_ends_.reserve(static_cast<size_t>(vocab_.size()));
+    for (int32_t id = 0; id < vocab_.size(); ++id) {
+        piece_bytes_ += piece_of(id);
+        piece_ends_.push_back(static_cast<uint32_t>(piece_bytes_.size()));
+    }
+    piece_bytes_.shrink_to_fit();
 }
 
 Tokenizer::~Tokenizer() = default;
@@ -92,13 +96,15 @@ std::string Tokenizer::piece_of(int32_t id) const {
     return {};
 }
 
-const std::string& Tokenizer::token_to_piece(int32_t id) const {
+std::string_view Tokenizer::token_to_piece(int32_t id) const {
     if (!vocab_.contains(id)) {
         throw Error(ErrorKind::BadInput, "token id " + std::to_string(id) +
                                              " is outside the vocabulary of " +
                                              std::to_string(vocab_.size()) + " tokens");
     }
-    return pieces_[static_cast<size_t>(id)];
+    const size_t i = static_cast<size_t>(id);
+    const uint32_t begin = i == 0 ? 0 : piece_ends_[i - 1];
+    return std::string_view(piece_bytes_).substr(begin, piece_ends_[i] - begin);
 }
 
 bool Tokenizer::is_end_of_generation(int32_t id) const {
@@ -153,9 +159,9 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
     // there and nowhere else (and not at all when that first token is BOS: its piece is empty).
     bool strip_leading_space = vocab_.add_space_prefix();
     for (int32_t id : ids) {
-        const std::string& piece = token_to_piece(id);
+        const std::string_view piece = token_to_piece(id);
         if (strip_leading_space && !piece.empty() && piece[0] == ' ') {
-            text.append(piece, 1, std::string::npos);
+            text.append(piece.substr(1));
         } else {
             text += piece;
         }

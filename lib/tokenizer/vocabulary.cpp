@@ -108,16 +108,12 @@ Vocabulary Vocabulary::build(TokenizerMetadata m, const std::string& source) {
 }
 
 void Vocabulary::index_tokens(const std::string& source) {
-    ids_by_text_.reserve(texts_.size());
-    for (size_t i = 0; i < texts_.size(); ++i) {
-        const auto [it, inserted] =
-            ids_by_text_.emplace(std::string_view(texts_[i]), static_cast<int32_t>(i));
-        if (!inserted) {
-            throw input_error(source, std::string("metadata key '") + keys::kTokens +
-                                          "' holds the token '" + texts_[i] + "' twice (ids " +
-                                          std::to_string(it->second) + " and " +
-                                          std::to_string(i) + ")");
-        }
+    int32_t later = kNoToken;
+    const int32_t earlier = index_.build(texts_, later);
+    if (earlier != kNoToken) {
+        throw input_error(source, std::string("metadata key '") + keys::kTokens + "' holds the token '" +
+                                      texts_[static_cast<size_t>(later)] + "' twice (ids " +
+                                      std::to_string(earlier) + " and " + std::to_string(later) + ")");
     }
     for (int32_t id = 0; id < size(); ++id) {
         const TokenType t = type(id);
@@ -186,8 +182,7 @@ bool Vocabulary::strips_space_after(int32_t id) const {
 }
 
 int32_t Vocabulary::find(std::string_view text) const {
-    const auto it = ids_by_text_.find(text);
-    return it == ids_by_text_.end() ? kNoToken : it->second;
+    return index_.find(text, texts_);
 }
 
 int32_t Vocabulary::byte_token(uint8_t byte) const {

@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "tokenizer/merge_ranks.h"
 #include "tokenizer/pretokenizer.h"
+#include "tokenizer/token_index.h"
 #include "tokenizer/tokenizer_metadata.h"
 
 namespace dilmodeli::tokenizer {
@@ -40,8 +40,7 @@ public:
     // `source` (usually the file path) starts every error message.
     static Vocabulary build(TokenizerMetadata metadata, const std::string& source);
 
-    // Movable but not copyable: the index holds views into the token strings, which survive
-    // a move of the vector that owns them but not a copy.
+    // Movable but not copyable: copying 150k-260k tokens is never what a caller wants.
     Vocabulary(Vocabulary&&) = default;
     Vocabulary& operator=(Vocabulary&&) = default;
     Vocabulary(const Vocabulary&) = delete;
@@ -105,7 +104,7 @@ private:
     std::vector<std::string> texts_;
     std::vector<float> scores_;
     std::vector<TokenType> types_;
-    std::unordered_map<std::string_view, int32_t> ids_by_text_;
+    TokenIndex index_;
     MergeRanks merge_ranks_;
     PreTokenizer pre_tokenizer_kind_ = PreTokenizer::Gpt2;
     bool byte_encoded_ = true;
