@@ -8,7 +8,7 @@
 #include "moe/moe_feed_forward.h"
 #include "common/error.h"
 #include "common/mapped_file.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "model/perplexity.h"
 #include "tokenizer/tokenizer.h"
 
@@ -43,7 +43,7 @@ void add_eval_command(CLI::App& root, Action& action) {
             if (o->ctx < 4) throw usage_error("--ctx " + std::to_string(o->ctx) + " is too small (at least 4)");
             if (o->chunks < 0) throw usage_error("--chunks must not be negative");
             if (o->threads < 0) throw usage_error("--threads must be positive");
-            auto model = model::LlamaModel::load(o->model, o->residency.residency());
+            auto model = model::Model::load(o->model, o->residency.residency());
             moe::use_router(model->file(), o->router);
             auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
             MappedFile text(o->text_file);

@@ -11,7 +11,7 @@
 #include "compress/prune_saliency.h"
 #include "compress/pruning.h"
 #include "gguf/gguf_file.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 
 namespace dilmodeli::app {
 namespace {
@@ -156,10 +156,10 @@ void add_prune_command(CLI::App& root, Action& action) {
 
             compress::ActivationStats stats;
             compress::FfnGram gram;
-            std::unique_ptr<model::LlamaModel> model;
+            std::unique_ptr<model::Model> model;
             std::unique_ptr<gguf::GgufFile> file;
             if (!o->calib.empty()) {
-                model = model::LlamaModel::load(o->input);
+                model = model::Model::load(o->input);
                 compress::CalibrationOptions calibration;
                 calibration.ctx = o->calib_ctx > 0 ? o->calib_ctx : std::min<int64_t>(256, model->config().context_length);
                 calibration.max_chunks = o->calib_chunks;

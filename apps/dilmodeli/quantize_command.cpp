@@ -26,7 +26,7 @@
 #include "compress/pruning.h"
 #include "compress/tensor_roles.h"
 #include "gguf/gguf_file.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
 namespace dilmodeli::app {
@@ -223,7 +223,7 @@ struct Calibration {
     int64_t chunks = 0;
 };
 
-Calibration calibrate(model::LlamaModel& model, const Options& o) {
+Calibration calibrate(model::Model& model, const Options& o) {
     Calibration c;
     auto tokenizer = tokenizer::Tokenizer::from_gguf(model.file());
     MappedFile text(o.calib);
@@ -425,11 +425,11 @@ void run_uniform(const Options& o) {
     const quant::TypeInfo& type = quant::type_by_name(o.type);
     if (!type.quantize_row) throw usage_error(std::string("--type ") + type.name + " cannot be produced");
     check_output_path(o.output, o.input);
-    std::unique_ptr<model::LlamaModel> model;
+    std::unique_ptr<model::Model> model;
     std::unique_ptr<gguf::GgufFile> file;
     Calibration calibration;
     if (!o.calib.empty()) {
-        model = model::LlamaModel::load(o.input);
+        model = model::Model::load(o.input);
         calibration = calibrate(*model, o);
     } else {
         file = gguf::GgufFile::open(o.input);
@@ -458,9 +458,9 @@ BudgetRun run_budget(const Options& o, const std::string& input_path, uint64_t t
                              : compress::parse_importance(o.importance);
     if (importance == compress::Importance::Loss && o.calib.empty())
         throw usage_error("--importance loss measures the loss on calibration text: add --calib TEXT");
-    std::unique_ptr<model::LlamaModel> model;
+    std::unique_ptr<model::Model> model;
     std::unique_ptr<gguf::GgufFile> file;
-    if (!o.calib.empty()) model = model::LlamaModel::load(input_path);
+    if (!o.calib.empty()) model = model::Model::load(input_path);
     else file = gguf::GgufFile::open(input_path);
     const gguf::GgufFile& input = model ? model->file() : *file;
 
@@ -578,10 +578,10 @@ void run_preset(const Options& o) {
         options.progress = progress_bar("tensors pruned");
         compress::ActivationStats stats;
         compress::FfnGram gram;
-        std::unique_ptr<model::LlamaModel> model;
+        std::unique_ptr<model::Model> model;
         std::unique_ptr<gguf::GgufFile> file;
         if (!o.calib.empty()) {
-            model = model::LlamaModel::load(o.input);
+            model = model::Model::load(o.input);
             compress::CalibrationOptions calibration;
             calibration.ctx = o.calib_ctx > 0 ? o.calib_ctx : std::min<int64_t>(256, model->config().context_length);
             calibration.max_chunks = o.calib_chunks;

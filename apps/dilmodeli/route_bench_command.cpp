@@ -14,7 +14,7 @@
 #include "common/cpu_info.h"
 #include "common/error.h"
 #include "common/mapped_file.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "model/perplexity.h"
 #include "moe/moe_feed_forward.h"
 #include "moe/route_metrics.h"
@@ -127,7 +127,7 @@ Speedup measure_speedup(moe::MoeFeedForward& layer, int64_t batch, int threads) 
 }
 
 std::vector<moe::RouterMetrics> bench_model(const Options& o, Speedup& speedup, uint64_t l2, uint64_t l3) {
-    auto model = model::LlamaModel::load(o.model);
+    auto model = model::Model::load(o.model);
     auto layers = moe::moe_layers(model->file());
     if (layers.empty()) throw usage_error(o.model + " has no mixture-of-experts layers");
     auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());

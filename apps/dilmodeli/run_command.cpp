@@ -9,7 +9,7 @@
 #include "common/error.h"
 #include "common/cpu_info.h"
 #include "model/generation.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
 namespace dilmodeli::app {
@@ -59,7 +59,7 @@ void add_run_command(CLI::App& root, Action& action) {
             o->session.kv_type = model::parse_kv_cache_type(o->kv_type);
 
             auto load_start = std::chrono::steady_clock::now();
-            auto model = model::LlamaModel::load(o->model, o->residency.residency());
+            auto model = model::Model::load(o->model, o->residency.residency());
             moe::use_router(model->file(), o->router);
             auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
             model::Session session(*model, o->session);

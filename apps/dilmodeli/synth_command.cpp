@@ -5,6 +5,8 @@
 
 #include "common/atomic_file.h"
 #include "command.h"
+#include "common/error.h"
+#include "model/family_transplant.h"
 #include "model/synthetic_model.h"
 
 namespace dilmodeli::app {
@@ -14,21 +16,47 @@ void add_synth_command(CLI::App& root, Action& action) {
         model::SynthOptions synth;
         std::string shape = "110M";
         std::string type = "F32";
+        std::string arch = "llama";
+        std::string from;
         bool json = false;
     };
     auto o = std::make_shared<Options>();
-    CLI::App* cmd = root.add_subcommand("synth", "Write a random-weight llama model of a realistic shape (for benchmarks)");
+    CLI::App* cmd = root.add_subcommand(
+        "synth", "Write a random-weight llama model of a realistic shape (for benchmarks), or carry a llama model "
+                 "into another family (--from, for tests against llama.cpp)");
+    cmd->footer("Examples:\n  dilmodeli synth /tmp/110M.gguf --shape 110M --type Q4_0 --vocab ggml-vocab-llama-spm.gguf\n"
+                "  dilmodeli synth /tmp/qwen3.gguf --arch qwen3 --from tinystories-5M-F32.gguf");
     cmd->add_option("output", o->synth.output_path, "GGUF file to write")->required();
     cmd->add_option("--shape", o->shape, "110M, 1B or DIMxLAYERS")->capture_default_str();
     cmd->add_option("--type", o->type, "Weight type: F32, F16, Q8_0, Q4_0, Q4_K, ...")->capture_default_str();
-    cmd->add_option("--vocab", o->synth.vocab_path, "GGUF with the tokenizer to embed (e.g. ggml-vocab-llama-spm.gguf)")
-        ->required();
+    cmd->add_option("--vocab", o->synth.vocab_path,
+                    "GGUF with the tokenizer to embed (e.g. ggml-vocab-llama-spm.gguf); required without --from");
+    cmd->add_option("--arch", o->arch, "Family of the model: " + model::supported_architecture_names())
+        ->capture_default_str();
+    cmd->add_option("--from", o->from,
+                    "An F32 llama model whose weights the --arch model carries (its rows permuted for NeoX rope, "
+                    "fused where the family fuses, added norms and biases near neutral)");
     cmd->add_option("--seed", o->synth.seed, "Random seed")->capture_default_str();
     cmd->add_flag("--uniform-output", o->synth.uniform_output,
                   "Give output.weight --type too (default: Q6_K for 2- to 5-bit types, as llama.cpp)");
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &action] {
         action = [o] {
+            const model::Architecture* arch = model::find_architecture(o->arch);
+            if (!arch) throw usage_error("--arch '" + o->arch + "' is not one of " + model::supported_architecture_names());
+            if (!o->from.empty()) {
+                check_output_path(o->synth.output_path);
+                model::TransplantOptions t{o->from, o->synth.output_path, arch->family, o->synth.seed};
+                const uint64_t bytes = model::transplant_llama_model(t);
+                nlohmann::json j = {{"output", t.output_path}, {"bytes", bytes}, {"arch", o->arch}, {"from", o->from}};
+                print_line(o->json ? json_text(j)
+                                   : "wrote " + t.output_path + ": " + o->arch + " carrying " + o->from + ", " +
+                                         std::to_string(bytes) + " bytes");
+                return;
+            }
+            if (arch->family != model::Family::Llama)
+                throw usage_error("random-weight models are llama only for now; --arch " + o->arch + " needs --from");
+            if (o->synth.vocab_path.empty()) throw usage_error("--vocab is required without --from");
             o->synth.shape = model::parse_shape(o->shape);
             o->synth.type = quant::type_by_name(o->type).id;
             check_output_path(o->synth.output_path);

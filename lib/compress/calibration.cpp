@@ -5,7 +5,7 @@
 
 #include "common/error.h"
 #include "common/mapped_file.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "model/matmul_observer.h"
 #include "tokenizer/tokenizer.h"
 
@@ -51,7 +51,7 @@ private:
 
 }  // namespace
 
-int64_t run_calibration_chunks(model::LlamaModel& model, const tokenizer::Tokenizer& tokenizer,
+int64_t run_calibration_chunks(model::Model& model, const tokenizer::Tokenizer& tokenizer,
                                const std::string& text, const CalibrationOptions& options,
                                model::MatmulObserver& observer) {
     const auto tokens = tokenizer.encode(text, true);
@@ -80,14 +80,14 @@ int64_t run_calibration_chunks(model::LlamaModel& model, const tokenizer::Tokeni
     return chunks * ctx;
 }
 
-ActivationStats collect_activation_stats(model::LlamaModel& model, const tokenizer::Tokenizer& tokenizer,
+ActivationStats collect_activation_stats(model::Model& model, const tokenizer::Tokenizer& tokenizer,
                                          const std::string& text, const CalibrationOptions& options) {
     SquareSumObserver observer(model.file());
     const int64_t tokens = run_calibration_chunks(model, tokenizer, text, options, observer);
     return observer.finish(tokens);
 }
 
-ActivationStats collect_activation_stats_from_file(model::LlamaModel& model, const std::string& text_path,
+ActivationStats collect_activation_stats_from_file(model::Model& model, const std::string& text_path,
                                                    const CalibrationOptions& options) {
     MappedFile text(text_path);
     auto tokenizer = tokenizer::Tokenizer::from_gguf(model.file());

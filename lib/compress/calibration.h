@@ -9,7 +9,7 @@
 #include <vector>
 
 namespace dilmodeli::model {
-class LlamaModel;
+class Model;
 class MatmulObserver;
 }
 namespace dilmodeli::tokenizer { class Tokenizer; }
@@ -32,16 +32,16 @@ struct CalibrationOptions {
 // first, at most options.max_chunks of them, with `observer` watching every matrix product; the
 // one pass every calibration statistic is gathered from. Returns the tokens run. Error(Usage)
 // when the text gives less than one chunk.
-int64_t run_calibration_chunks(model::LlamaModel& model, const tokenizer::Tokenizer& tokenizer,
+int64_t run_calibration_chunks(model::Model& model, const tokenizer::Tokenizer& tokenizer,
                                const std::string& text, const CalibrationOptions& options,
                                model::MatmulObserver& observer);
 
 // Error(Usage) when the text gives less than one chunk.
-ActivationStats collect_activation_stats(model::LlamaModel& model, const tokenizer::Tokenizer& tokenizer,
+ActivationStats collect_activation_stats(model::Model& model, const tokenizer::Tokenizer& tokenizer,
                                          const std::string& text, const CalibrationOptions& options);
 
 // Reads a text file and collects statistics (convenience for the CLI).
-ActivationStats collect_activation_stats_from_file(model::LlamaModel& model, const std::string& text_path,
+ActivationStats collect_activation_stats_from_file(model::Model& model, const std::string& text_path,
                                                    const CalibrationOptions& options);
 
 }  // namespace dilmodeli::compress

@@ -13,7 +13,7 @@
 
 #include "common/error.h"
 #include "gguf/gguf_file.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 
 namespace dilmodeli::compress {
 namespace {
@@ -85,7 +85,7 @@ void log_softmax(const float* logits, int64_t n, float* out) {
 
 // Runs the chunks; calls `row(position, logits)` for every position of every chunk in order.
 template <typename Row>
-void run_chunks(model::LlamaModel& model, const std::vector<int32_t>& tokens, int32_t bos_id, int64_t chunks,
+void run_chunks(model::Model& model, const std::vector<int32_t>& tokens, int32_t bos_id, int64_t chunks,
                 int64_t ctx, int threads, Row&& row) {
     model::SessionOptions so;
     so.context = ctx;
@@ -158,7 +158,7 @@ SensitivityReport measure_sensitivity(const gguf::GgufFile& input, const std::ve
     SensitivityReport report;
 
     // Reference distributions: (chunks * ctx, vocab) log-probabilities.
-    auto reference_model = model::LlamaModel::load(copy.path());
+    auto reference_model = model::Model::load(copy.path());
     const int64_t vocab = reference_model->config().n_vocab;
     const int64_t positions = chunks * options.ctx;
     std::vector<float> reference(size_t(positions * vocab));
@@ -188,7 +188,7 @@ SensitivityReport measure_sensitivity(const gguf::GgufFile& input, const std::ve
             copy.write_at(changed.data(), changed.size(), offset);
             double kl = 0;
             {
-                auto perturbed = model::LlamaModel::load(copy.path());
+                auto perturbed = model::Model::load(copy.path());
                 run_chunks(*perturbed, tokens, bos_id, chunks, options.ctx, options.threads,
                            [&](int64_t pos, const float* logits) {
                                log_softmax(logits, vocab, log_probs.data());

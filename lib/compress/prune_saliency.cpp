@@ -9,7 +9,7 @@
 #include "common/error.h"
 #include "common/mapped_file.h"
 #include "gguf/gguf_file.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "model/matmul_observer.h"
 #include "tokenizer/tokenizer.h"
 
@@ -78,7 +78,7 @@ private:
 
 }  // namespace
 
-FfnGram collect_ffn_gram(model::LlamaModel& model, const std::string& text_path, const CalibrationOptions& options) {
+FfnGram collect_ffn_gram(model::Model& model, const std::string& text_path, const CalibrationOptions& options) {
     MappedFile text(text_path);
     auto tokenizer = tokenizer::Tokenizer::from_gguf(model.file());
     GramObserver observer(model.file(), model.config().n_layers);

@@ -13,7 +13,7 @@
 #include "compress/calibration.h"
 
 namespace dilmodeli::gguf { class GgufFile; struct TensorInfo; }
-namespace dilmodeli::model { class LlamaModel; }
+namespace dilmodeli::model { class Model; }
 
 namespace dilmodeli::compress {
 
@@ -28,7 +28,7 @@ struct FfnGram {
 // Runs the model on the first chunks of the text (the same chunks as
 // collect_activation_stats_from_file with the same options) and accumulates the Gram matrices.
 // O(tokens * n_ff^2) per layer: about a second for tinystories-5M and 32 chunks of 256.
-FfnGram collect_ffn_gram(model::LlamaModel& model, const std::string& text_path, const CalibrationOptions& options);
+FfnGram collect_ffn_gram(model::Model& model, const std::string& text_path, const CalibrationOptions& options);
 
 // A tensor's values as floats, (rows x cols) row-major. Error(Usage) for a type that has no
 // float conversion.

@@ -16,7 +16,7 @@
 #include "compress/prune_saliency.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
-#include "model/llama_config.h"
+#include "model/model_config.h"
 
 namespace dilmodeli::compress {
 namespace {
@@ -294,7 +294,7 @@ struct LayerPlan {
 
 std::vector<gguf::TensorToWrite> plan_structured(const gguf::GgufFile& input, const PruneOptions& options,
                                                  PruneReport& report, std::vector<gguf::KeyValue>& metadata) {
-    const model::LlamaConfig config = model::LlamaConfig::from_gguf(input);
+    const model::ModelConfig config = model::ModelConfig::from_gguf(input);
     if (config.n_experts > 0) throw usage_error("structured FFN pruning needs dense FFN layers, not experts");
     const int64_t layers = config.n_layers;
     if (options.method == PruneMethod::Nash && !options.ffn_gram)

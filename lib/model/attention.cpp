@@ -21,14 +21,34 @@ namespace {
 inline void round_like(const float*, float*, int64_t) {}
 inline void round_like(const uint16_t*, float* x, int64_t n) { kernels::round_to_half(x, n); }
 
-// Turns a row of raw scores into attention weights: scaled, a softmax over the `visible`
-// positions, rounded like the cache (as llama.cpp feeds them to its product with V), and zero
-// for the positions the query may not see, up to `span`.
+struct ScoreTransform {
+    float scale;
+    float softcap;  // 0: none
+};
+
+ScoreTransform score_transform(const AttentionArgs& a) {
+    const float scale = a.scale > 0.0f ? a.scale : 1.0f / std::sqrt(float(a.head_dim));
+    // As ggml's flash attention: the scale divided by the cap first, then cap * tanh.
+    return a.softcap > 0.0f ? ScoreTransform{scale / a.softcap, a.softcap} : ScoreTransform{scale, 0.0f};
+}
+
+// The first position a query at `pos` sees.
+int64_t first_visible(const AttentionArgs& a, int64_t pos) {
+    return a.window > 0 ? std::max<int64_t>(0, pos + 1 - a.window) : 0;
+}
+
+// Turns a row of raw scores into attention weights: scaled (and soft-capped), a softmax over
+// positions first .. visible - 1, rounded like the cache (as llama.cpp feeds them to its product
+// with V), and zero for the positions the query may not see, up to `span`.
 template <typename Element>
-void attention_weights(float* row, int64_t visible, int64_t span, float scale, const Element* cache_tag) {
-    for (int64_t p = 0; p < visible; ++p) row[p] *= scale;
-    softmax(row, visible);
-    round_like(cache_tag, row, visible);
+void attention_weights(float* row, int64_t first, int64_t visible, int64_t span, const ScoreTransform& st,
+                       const Element* cache_tag) {
+    for (int64_t p = first; p < visible; ++p) row[p] *= st.scale;
+    if (st.softcap > 0.0f)
+        for (int64_t p = first; p < visible; ++p) row[p] = st.softcap * std::tanh(row[p]);
+    softmax(row + first, visible - first);
+    round_like(cache_tag, row + first, visible - first);
+    std::fill(row, row + first, 0.0f);
     std::fill(row + visible, row + span, 0.0f);
 }
 
@@ -38,10 +58,13 @@ constexpr quant::TypeId cache_type() {
 }
 
 // K_h (or V_h) as a matrix of the kernels: one row per position, read in place from the cache.
+// Rows first .. first + positions - 1 of it.
 template <typename Element>
-kernels::WeightMatrix rows_of_head(const Element* cache, int64_t kv_head, int64_t positions, const AttentionArgs& a) {
-    return {cache_type<Element>(), reinterpret_cast<const uint8_t*>(cache + kv_head * a.cache_rows * a.head_dim),
-            positions, a.head_dim, size_t(a.head_dim) * sizeof(Element)};
+kernels::WeightMatrix rows_of_head(const Element* cache, int64_t kv_head, int64_t positions, const AttentionArgs& a,
+                                   int64_t first = 0) {
+    return {cache_type<Element>(),
+            reinterpret_cast<const uint8_t*>(cache + (kv_head * a.cache_rows + first) * a.head_dim), positions,
+            a.head_dim, size_t(a.head_dim) * sizeof(Element)};
 }
 
 // From this many queries on, a head's scores and outputs are two matrix products through the
@@ -56,22 +79,23 @@ constexpr int64_t kBatchedQueries = 16;
 template <typename Element>
 void attend_each(const AttentionArgs& a, const Element* k_cache, const Element* v_cache) {
     const int64_t hd = a.head_dim, group = a.n_heads / a.n_kv_heads;
-    const float scale = 1.0f / std::sqrt(float(hd));
+    const ScoreTransform st = score_transform(a);
     const int64_t tasks = a.n * a.n_kv_heads;
     const int64_t span = a.n_past + a.n;  // positions any query of this batch may see
     auto run = [&](int64_t begin, int64_t end) {
         std::vector<float> scores(static_cast<size_t>(group * span)), q(static_cast<size_t>(group * hd));
         for (int64_t task = begin; task < end; ++task) {
             const int64_t t = task / a.n_kv_heads, kv_head = task % a.n_kv_heads;
-            const int64_t visible = a.n_past + t + 1;  // causal: itself and everything before
+            const int64_t pos = a.n_past + t;
+            const int64_t first = first_visible(a, pos);
+            const int64_t seen = pos + 1 - first;  // causal: itself and the window before it
             const float* queries = a.q + t * a.q_stride + kv_head * group * hd;
             std::copy_n(queries, group * hd, q.data());
             round_like(k_cache, q.data(), group * hd);
-            kernels::matmul(rows_of_head(k_cache, kv_head, visible, a), q.data(), group, scores.data());
-            for (int64_t g = 0; g < group; ++g)
-                attention_weights(&scores[size_t(g * visible)], visible, visible, scale, v_cache);
+            kernels::matmul(rows_of_head(k_cache, kv_head, seen, a, first), q.data(), group, scores.data());
+            for (int64_t g = 0; g < group; ++g) attention_weights(&scores[size_t(g * seen)], 0, seen, seen, st, v_cache);
             // The group's heads are adjacent in the output, as their weights are in scores.
-            kernels::weighted_row_sum(rows_of_head(v_cache, kv_head, visible, a), scores.data(), group,
+            kernels::weighted_row_sum(rows_of_head(v_cache, kv_head, seen, a, first), scores.data(), group,
                                       a.out + t * a.q_stride + kv_head * group * hd);
         }
     };
@@ -97,7 +121,7 @@ struct BatchBuffers {
 template <typename Element>
 void attend_batched(const AttentionArgs& a, const Element* k_cache, const Element* v_cache) {
     const int64_t hd = a.head_dim, group = a.n_heads / a.n_kv_heads;
-    const float scale = 1.0f / std::sqrt(float(hd));
+    const ScoreTransform st = score_transform(a);
     const int64_t span = a.n_past + a.n;
     auto run = [&](int64_t kv_head) {
         ThreadScratch<BatchBuffers<Element>> s;
@@ -118,7 +142,8 @@ void attend_batched(const AttentionArgs& a, const Element* k_cache, const Elemen
             round_like(k_cache, s->q.data(), a.n * hd);
             kernels::matmul(keys, s->q.data(), a.n, s->scores.data());
             for (int64_t t = 0; t < a.n; ++t)
-                attention_weights(&s->scores[size_t(t * span)], a.n_past + t + 1, span, scale, v_cache);
+                attention_weights(&s->scores[size_t(t * span)], first_visible(a, a.n_past + t), a.n_past + t + 1, span,
+                                  st, v_cache);
             kernels::matmul(values, s->scores.data(), a.n, s->out.data());
             for (int64_t t = 0; t < a.n; ++t)
                 std::copy_n(&s->out[size_t(t * hd)], hd, a.out + t * a.q_stride + h * hd);

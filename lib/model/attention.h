@@ -15,6 +15,9 @@ struct AttentionArgs {
     int64_t cache_rows;  // positions the cache has room for: the distance between its KV heads
     float* out;          // n rows of n_heads * head_dim, `q_stride` floats apart
     bool parallel;       // may use TBB (call inside the session's arena)
+    float scale = 0.0f;  // multiplies each score q.k (0: 1 / sqrt(head_dim))
+    float softcap = 0.0f;  // scores -> softcap * tanh(scores / softcap) before the softmax (0: none)
+    int64_t window = 0;  // keys a query sees, itself included (0: all before it)
 };
 
 // Element: float, or uint16_t for an F16 cache (then the queries and the attention weights are

@@ -5,7 +5,7 @@
 #include <random>
 
 #include "common/error.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 
 namespace dilmodeli::model {
 
@@ -16,7 +16,7 @@ double median(std::vector<double> values) {
     return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
-BenchmarkResult run_benchmark(LlamaModel& model, const BenchmarkOptions& o) {
+BenchmarkResult run_benchmark(Model& model, const BenchmarkOptions& o) {
     if (o.n_prompt < 0 || o.n_gen < 0 || o.n_depth < 0 || o.repetitions < 1)
         throw usage_error("benchmark sizes must be non-negative and repetitions at least 1");
     SessionOptions so;

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/llama_model.h"
+#include "model/model.h"
 
 namespace dilmodeli::model {
 
@@ -26,7 +26,7 @@ struct BenchmarkResult {
     uint64_t weight_bytes_per_token = 0;
 };
 
-BenchmarkResult run_benchmark(LlamaModel& model, const BenchmarkOptions& options);
+BenchmarkResult run_benchmark(Model& model, const BenchmarkOptions& options);
 
 double median(std::vector<double> values);
 

@@ -4,13 +4,15 @@
 #include "common/thread_scratch.h"
 #include "gguf/gguf_file.h"
 #include "model/ops.h"
+#include "model/tensor_names.h"
 #include "model/weight_binding.h"
 #include "moe/moe_feed_forward.h"
 
 namespace dilmodeli::model {
 
-DenseSwiGlu::DenseSwiGlu(kernels::WeightMatrix gate, kernels::WeightMatrix up, kernels::WeightMatrix down)
-    : gate_(gate), up_(up), down_(down) {}
+DenseGated::DenseGated(kernels::WeightMatrix gate, kernels::WeightMatrix up, kernels::WeightMatrix down,
+                       FfnActivation activation)
+    : gate_(gate), up_(up), down_(down), activation_(activation) {}
 
 namespace {
 
@@ -21,7 +23,7 @@ struct HiddenBuffers {
 
 }  // namespace
 
-void DenseSwiGlu::forward(const float* x, int64_t n_tokens, float* out, const ForwardHooks& hooks, int64_t layer) {
+void DenseGated::forward(const float* x, int64_t n_tokens, float* out, const ForwardHooks& hooks, int64_t layer) {
     const size_t n = size_t(n_tokens * gate_.rows);
     ThreadScratch<HiddenBuffers> s;
     if (s->gate.size() < n) {
@@ -29,23 +31,33 @@ void DenseSwiGlu::forward(const float* x, int64_t n_tokens, float* out, const Fo
         s->up.resize(n);
     }
     observed_matmuls(hooks, {{gate_, s->gate.data()}, {up_, s->up.data()}}, x, n_tokens);
-    timed_op(hooks, "ffn_act", layer, n_tokens, [&] { silu_multiply(s->gate.data(), s->up.data(), int64_t(n)); });
+    timed_op(hooks, "ffn_act", layer, n_tokens, [&] {
+        if (activation_ == FfnActivation::GeluTanh)
+            gelu_multiply(s->gate.data(), s->up.data(), int64_t(n));
+        else
+            silu_multiply(s->gate.data(), s->up.data(), int64_t(n));
+    });
     observed_matmul(hooks, down_, s->gate.data(), n_tokens, out);
 }
 
-uint64_t DenseSwiGlu::weight_bytes_per_token() const {
+uint64_t DenseGated::weight_bytes_per_token() const {
     return uint64_t(gate_.rows) * gate_.row_bytes + uint64_t(up_.rows) * up_.row_bytes +
            uint64_t(down_.rows) * down_.row_bytes;
 }
 
-std::unique_ptr<FeedForward> load_feed_forward(const gguf::GgufFile& file, int64_t layer, int64_t n_embd,
-                                               int64_t n_ff) {
-    const std::string blk = "blk." + std::to_string(layer) + ".";
-    if (file.find_tensor(blk + "ffn_gate_exps.weight"))
+std::unique_ptr<FeedForward> load_feed_forward(const gguf::GgufFile& file, const Architecture& arch, int64_t layer,
+                                               int64_t n_embd, int64_t n_ff) {
+    if (file.find_tensor(tensor_name(TensorRole::FfnGateExps, layer)))
         return moe::load_moe_feed_forward(file, layer, n_embd, n_ff);
-    return std::make_unique<DenseSwiGlu>(bind_matrix(file, blk + "ffn_gate.weight", n_embd, n_ff),
-                                         bind_matrix(file, blk + "ffn_up.weight", n_embd, n_ff),
-                                         bind_matrix(file, blk + "ffn_down.weight", n_ff, n_embd));
+    const kernels::WeightMatrix down = bind_matrix(file, tensor_name(TensorRole::FfnDown, layer), n_ff, n_embd);
+    if (arch.fused_gate_up) {
+        const kernels::WeightMatrix gate_up = bind_matrix(file, tensor_name(TensorRole::FfnUp, layer), n_embd, 2 * n_ff);
+        return std::make_unique<DenseGated>(row_view(gate_up, 0, n_ff), row_view(gate_up, n_ff, n_ff), down,
+                                            arch.activation);
+    }
+    return std::make_unique<DenseGated>(bind_matrix(file, tensor_name(TensorRole::FfnGate, layer), n_embd, n_ff),
+                                        bind_matrix(file, tensor_name(TensorRole::FfnUp, layer), n_embd, n_ff), down,
+                                        arch.activation);
 }
 
 }  // namespace dilmodeli::model

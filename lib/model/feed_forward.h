@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/matmul.h"
+#include "model/architecture.h"
 #include "model/matmul_observer.h"
 
 namespace dilmodeli::gguf { class GgufFile; }
@@ -21,20 +22,22 @@ public:
     virtual uint64_t weight_bytes_per_token() const = 0;
 };
 
-// w_down(silu(w_gate x) * w_up x), llama's SwiGLU.
-class DenseSwiGlu : public FeedForward {
+// w_down(act(w_gate x) * w_up x): llama's SwiGLU, or Gemma's GeGLU with GELU's tanh form.
+class DenseGated : public FeedForward {
 public:
-    DenseSwiGlu(kernels::WeightMatrix gate, kernels::WeightMatrix up, kernels::WeightMatrix down);
+    DenseGated(kernels::WeightMatrix gate, kernels::WeightMatrix up, kernels::WeightMatrix down,
+               FfnActivation activation);
     void forward(const float* x, int64_t n_tokens, float* out, const ForwardHooks& hooks, int64_t layer) override;
     uint64_t weight_bytes_per_token() const override;
 
 private:
     kernels::WeightMatrix gate_, up_, down_;
+    FfnActivation activation_;
 };
 
-// Builds the feed-forward layer `layer` of a llama-family file: dense when the file has
-// blk.N.ffn_gate.weight, MoE when it has blk.N.ffn_gate_exps.weight.
-std::unique_ptr<FeedForward> load_feed_forward(const gguf::GgufFile& file, int64_t layer,
+// Builds the feed-forward layer `layer` of a file of family `arch`: MoE when it has
+// blk.N.ffn_gate_exps.weight, else dense, with the gate rows inside ffn_up for families that fuse.
+std::unique_ptr<FeedForward> load_feed_forward(const gguf::GgufFile& file, const Architecture& arch, int64_t layer,
                                                int64_t n_embd, int64_t n_ff);
 
 }  // namespace dilmodeli::model

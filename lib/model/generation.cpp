@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "common/error.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "tokenizer/token_streamer.h"
 #include "tokenizer/tokenizer.h"
 

@@ -2,7 +2,10 @@
 
 #include <cmath>
 
+#include <vector>
+
 #include "kernels/activation.h"
+#include "quant/half.h"
 
 namespace dilmodeli::model {
 
@@ -25,25 +28,70 @@ void rms_norm(const float* x, const float* weight, float* out, int64_t n, float 
     for (int64_t i = 0; i < n; ++i) out[i] = (x[i] * scale) * weight[i];
 }
 
-void rope_angles(int64_t pos, int64_t n_rot, float freq_base, float* cos_out, float* sin_out) {
+void rope_angles(int64_t pos, const RopeParams& rope, float* cos_out, float* sin_out) {
     // Advanced by repeated multiplication, as ggml does, so the angles carry its rounding.
-    const float theta_scale = std::pow(freq_base, -2.0f / float(n_rot));
+    const float theta_scale = std::pow(rope.freq_base, -2.0f / float(rope.n_rot));
     float theta = float(pos);
-    for (int64_t i = 0; i < n_rot / 2; ++i) {
-        cos_out[i] = std::cos(theta);
-        sin_out[i] = std::sin(theta);
+    for (int64_t i = 0; i < rope.n_rot / 2; ++i) {
+        const float extrapolated = rope.factors ? theta / rope.factors[i] : theta;
+        const float angle = rope.freq_scale * extrapolated;
+        cos_out[i] = std::cos(angle) * rope.attn_factor;
+        sin_out[i] = std::sin(angle) * rope.attn_factor;
         theta *= theta_scale;
     }
 }
 
-void rope_rotate(float* x, int64_t n_heads, int64_t head_dim, int64_t pairs, const float* cos, const float* sin) {
+void rope_rotate(float* x, int64_t n_heads, int64_t head_dim, int64_t pairs, const float* cos, const float* sin,
+                 bool neox) {
+    const int64_t second = neox ? pairs : 1;  // offset of a pair's second dimension from its first
+    const int64_t stride = neox ? 1 : 2;      // distance between the first dimensions of two pairs
     for (int64_t h = 0; h < n_heads; ++h) {
         float* v = x + h * head_dim;
         for (int64_t i = 0; i < pairs; ++i) {
-            const float x0 = v[2 * i], x1 = v[2 * i + 1];
-            v[2 * i] = x0 * cos[i] - x1 * sin[i];
-            v[2 * i + 1] = x0 * sin[i] + x1 * cos[i];
+            float* first = v + i * stride;
+            const float x0 = first[0], x1 = first[second];
+            first[0] = x0 * cos[i] - x1 * sin[i];
+            first[second] = x0 * sin[i] + x1 * cos[i];
         }
+    }
+}
+
+void soft_cap(float* x, int64_t n, float cap) {
+    const float inverse = 1.0f / cap;
+    for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i] * inverse) * cap;
+}
+
+namespace {
+
+float gelu_tanh(float x) {
+    constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+    constexpr float kCoefA = 0.044715f;
+    return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCoefA * x * x)));
+}
+
+// GELU of every half-precision value, rounded to half: ggml's table.
+const std::vector<uint16_t>& gelu_table() {
+    static const std::vector<uint16_t> table = [] {
+        std::vector<uint16_t> t(1 << 16);
+        for (uint32_t h = 0; h < t.size(); ++h)
+            t[h] = quant::fp32_to_fp16_scalar(gelu_tanh(quant::fp16_to_fp32_scalar(uint16_t(h))));
+        return t;
+    }();
+    return table;
+}
+
+}  // namespace
+
+void gelu_multiply(float* gate, const float* up, int64_t n) {
+    const std::vector<uint16_t>& table = gelu_table();
+    for (int64_t i = 0; i < n; ++i) {
+        const float x = gate[i];
+        if (x <= -10.0f)
+            gate[i] = 0.0f;
+        else if (x >= 10.0f)
+            gate[i] = x * up[i];
+        else
+            gate[i] = quant::fp16_to_fp32_scalar(table[quant::fp32_to_fp16_scalar(x)]) * up[i];
     }
 }
 

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "common/error.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 
 namespace dilmodeli::model {
 

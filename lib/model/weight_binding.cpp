@@ -16,6 +16,18 @@ kernels::WeightMatrix bind_matrix(const gguf::GgufFile& file, const std::string&
     return kernels::WeightMatrix::from_tensor(t);
 }
 
+kernels::WeightMatrix row_view(const kernels::WeightMatrix& w, int64_t first, int64_t count) {
+    kernels::WeightMatrix view = w;
+    view.data = w.row(first);
+    view.rows = count;
+    return view;
+}
+
+const float* bind_optional_vector(const gguf::GgufFile& file, const std::string& name, int64_t n,
+                                  std::vector<std::vector<float>>& storage) {
+    return file.find_tensor(name) ? bind_vector(file, name, n, storage) : nullptr;
+}
+
 const float* bind_vector(const gguf::GgufFile& file, const std::string& name, int64_t n,
                          std::vector<std::vector<float>>& storage) {
     const gguf::TensorInfo& t = file.require_tensor(name);

@@ -12,9 +12,15 @@ namespace dilmodeli::model {
 // A 2-D tensor of shape [cols, rows]; Error(BadInput) naming it when absent or misshapen.
 kernels::WeightMatrix bind_matrix(const gguf::GgufFile& file, const std::string& name, int64_t cols, int64_t rows);
 
+// Rows first .. first + count - 1 of w, as a matrix of their own (a part of a fused tensor).
+kernels::WeightMatrix row_view(const kernels::WeightMatrix& w, int64_t first, int64_t count);
+
 // A 1-D tensor of n values as floats: a view into the mapping for F32, else a converted copy
 // kept in `storage`.
 const float* bind_vector(const gguf::GgufFile& file, const std::string& name, int64_t n,
                          std::vector<std::vector<float>>& storage);
+// The same, or null when the file has no tensor of that name.
+const float* bind_optional_vector(const gguf::GgufFile& file, const std::string& name, int64_t n,
+                                  std::vector<std::vector<float>>& storage);
 
 }  // namespace dilmodeli::model

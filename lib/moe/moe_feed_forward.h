@@ -117,7 +117,7 @@ private:
 std::unique_ptr<MoeFeedForward> load_moe_feed_forward(const gguf::GgufFile& file, int64_t layer,
                                                       int64_t n_embd, int64_t n_ff);
 
-// The MoE layers built from `file` that are alive, in layer order. LlamaModel keeps its layers
+// The MoE layers built from `file` that are alive, in layer order. Model keeps its layers
 // private; tools reach them by the model's file: moe_layers(model->file()).
 std::vector<MoeFeedForward*> moe_layers(const gguf::GgufFile& file);
 // Gives every MoE layer of the file its own router `name` (fresh state). Error(Usage) for an

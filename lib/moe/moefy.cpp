@@ -13,8 +13,8 @@
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
 #include "kernels/matmul.h"
-#include "model/llama_config.h"
-#include "model/llama_model.h"
+#include "model/model_config.h"
+#include "model/model.h"
 #include "moe/router_fit.h"
 #include "tokenizer/tokenizer.h"
 
@@ -59,7 +59,7 @@ private:
 
 // FFN inputs of every layer on up to `limit` tokens of the text, chunk by chunk from an empty cache.
 std::vector<std::vector<float>> calibration_inputs(const std::string& model_path, const MoefyOptions& options) {
-    auto model = model::LlamaModel::load(model_path);
+    auto model = model::Model::load(model_path);
     const auto& c = model->config();
     auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
     MappedFile text(options.calibration_text);
@@ -205,7 +205,7 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
     if (!(options.router_scale > 0) || !std::isfinite(options.router_scale))
         throw usage_error("router scale must be positive");
     auto file = gguf::GgufFile::open(input_path);
-    const model::LlamaConfig c = model::LlamaConfig::from_gguf(*file);
+    const model::ModelConfig c = model::ModelConfig::from_gguf(*file);
     if (c.n_experts > 0 || file->find_tensor("blk.0.ffn_gate_exps.weight"))
         throw usage_error(input_path + " is already a mixture-of-experts model");
     const int64_t E = options.experts, d = c.n_embd;

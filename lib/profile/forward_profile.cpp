@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "gguf/gguf_file.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 
 namespace dilmodeli::profile {
 namespace {
@@ -40,7 +40,7 @@ const std::vector<std::string>& forward_op_order() {
     return order;
 }
 
-ForwardProfile::ForwardProfile(const model::LlamaModel& model, int kv_element_bytes)
+ForwardProfile::ForwardProfile(const model::Model& model, int kv_element_bytes)
     : n_layers_(model.config().n_layers) {
     for (const gguf::TensorInfo& t : model.file().tensors()) {
         TensorRole role;

@@ -10,7 +10,7 @@
 
 #include "model/matmul_observer.h"
 
-namespace dilmodeli::model { class LlamaModel; }
+namespace dilmodeli::model { class Model; }
 
 namespace dilmodeli::profile {
 
@@ -36,7 +36,7 @@ struct PhaseTotals {
 class ForwardProfile : public model::OpTimer {
 public:
     // kv_element_bytes: 4 for an F32 cache, 2 for F16.
-    ForwardProfile(const model::LlamaModel& model, int kv_element_bytes);
+    ForwardProfile(const model::Model& model, int kv_element_bytes);
 
     void set_phase(Phase phase) { phase_ = phase; }
     // Called before each Session::decode with session.n_past(), so attention knows how many

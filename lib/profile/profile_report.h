@@ -122,7 +122,7 @@ struct ProfileReport {
     uint64_t file_bytes = 0;
     bool mapped = true;  // false: the file was copied into memory
     int64_t n_layers = 0, n_embd = 0, n_vocab = 0;
-    uint64_t weight_bytes_per_token = 0;  // LlamaModel's own figure
+    uint64_t weight_bytes_per_token = 0;  // Model's own figure
 
     int threads = 1;
     int64_t batch = 512;

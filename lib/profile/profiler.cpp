@@ -7,7 +7,7 @@
 #include "common/cpu_info.h"
 #include "common/error.h"
 #include "gguf/gguf_file.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "model/sampler.h"
 #include "profile/forward_profile.h"
 #include "profile/recommendations.h"
@@ -22,7 +22,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 constexpr double kMemoryBoundPercent = 70.0;
 constexpr double kOverheadCallSeconds = 20e-6;  // calls shorter than this are mostly fixed cost
 
-std::vector<int32_t> prompt_tokens(const model::LlamaModel& model, const ProfileOptions& o, std::string& source) {
+std::vector<int32_t> prompt_tokens(const model::Model& model, const ProfileOptions& o, std::string& source) {
     std::vector<int32_t> tokens;
     const std::string& text = o.prompt.empty() ? default_prompt() : o.prompt;
     try {
@@ -119,7 +119,7 @@ PhaseReport build_phase(const std::string& name, const PhaseTotals& totals, int6
 }
 
 // Prompt then generation, untimed op by op: tokens per second at `threads`.
-ThreadScaling time_threads(model::LlamaModel& model, const model::SessionOptions& base, int threads,
+ThreadScaling time_threads(model::Model& model, const model::SessionOptions& base, int threads,
                            const std::vector<int32_t>& prompt, int64_t n_gen, uint64_t seed) {
     model::SessionOptions so = base;
     so.threads = threads;
@@ -144,7 +144,7 @@ ThreadScaling time_threads(model::LlamaModel& model, const model::SessionOptions
     return s;
 }
 
-std::vector<TensorPlacement> place_tensors(const model::LlamaModel& model, const ProfileReport& r,
+std::vector<TensorPlacement> place_tensors(const model::Model& model, const ProfileReport& r,
                                            uint64_t kv_run_bytes, int kv_element_bytes) {
     std::vector<TensorPlacement> out;
     const gguf::GgufFile& file = model.file();
@@ -165,7 +165,7 @@ std::vector<TensorPlacement> place_tensors(const model::LlamaModel& model, const
         add("output head (tied to token_embd)", e->type_info().name, e->n_bytes);
     add("all weights read per token", r.model_type, r.weight_bytes_per_token);
     add("KV cache of this run (" + std::to_string(r.context) + " positions)", r.kv_type, kv_run_bytes);
-    const model::LlamaConfig& c = model.config();
+    const model::ModelConfig& c = model.config();
     add("KV cache at the trained context (" + std::to_string(c.context_length) + ")", r.kv_type,
         2 * uint64_t(c.n_layers) * uint64_t(c.context_length) * uint64_t(c.kv_dim()) * uint64_t(kv_element_bytes));
     add("working set per generated token", "", r.roofline.bytes_per_token);
@@ -200,8 +200,8 @@ ProfileReport run_profile(const ProfileOptions& o) {
     o.validate();
     const auto start = Clock::now();
     PerfCounters counters;  // first, so the worker threads created later are counted
-    auto model = model::LlamaModel::load(o.model_path, o.residency);
-    const model::LlamaConfig& c = model->config();
+    auto model = model::Model::load(o.model_path, o.residency);
+    const model::ModelConfig& c = model->config();
 
     ProfileReport r;
     r.model_path = o.model_path;

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "common/mapped_file.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "profile/bandwidth_probe.h"
 #include "profile/profile_report.h"
 

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "compress/calibration.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "support/shared_data.h"
 
 using namespace dilmodeli;
@@ -11,7 +11,7 @@ using namespace dilmodeli::testing;
 
 TEST_CASE("calibration gathers per-column activation energy for every weight matrix", "[compress][calibration]") {
     if (!have_shared("models/stories260K/stories260K.gguf")) return;
-    auto model = model::LlamaModel::load(shared_path("models/stories260K/stories260K.gguf"));
+    auto model = model::Model::load(shared_path("models/stories260K/stories260K.gguf"));
     compress::CalibrationOptions options;
     options.ctx = 64;
     options.max_chunks = 4;

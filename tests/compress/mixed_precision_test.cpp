@@ -12,7 +12,7 @@
 #include "compress/model_quantizer.h"
 #include "compress/tensor_roles.h"
 #include "gguf/gguf_file.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "model/perplexity.h"
 #include "support/run_cli.h"
 #include "support/shared_data.h"
@@ -36,7 +36,7 @@ const std::vector<compress::TensorCandidates>& tiny_candidates(const gguf::GgufF
 }
 
 double perplexity_of(const std::string& path, int64_t chunks) {
-    auto model = model::LlamaModel::load(path);
+    auto model = model::Model::load(path);
     auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
     const auto tokens = tokenizer->encode(read_text_file(shared_path(kHeldout)), true);
     model::SessionOptions so;
@@ -316,12 +316,12 @@ TEST_CASE("quantize --budget-bpw with calibration is deterministic and leaves no
         REQUIRE(t.contains("sensitivity"));
         CHECK(t["sensitivity"]["kl"][0].get<double>() >= 0);
     }
-    CHECK(model::LlamaModel::load(dir + "/a.gguf") != nullptr);
+    CHECK(model::Model::load(dir + "/a.gguf") != nullptr);
 }
 
 TEST_CASE("loss sensitivity: quantizing a matrix costs KL in proportion to its output error", "[compress][mixed]") {
     if (!have_shared(kStories) || !have_shared(kTrain)) return;
-    auto model = model::LlamaModel::load(shared_path(kStories));
+    auto model = model::Model::load(shared_path(kStories));
     compress::CalibrationOptions co;
     co.ctx = 64;
     co.max_chunks = 2;

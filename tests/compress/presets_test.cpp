@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gguf/gguf_file.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "support/run_cli.h"
 #include "support/shared_data.h"
 
@@ -64,7 +64,7 @@ TEST_CASE("a preset prunes FFN channels, then quantizes within the budget, leavi
     CHECK(parameters < 4984064 * 0.85);
     CHECK(report["file_bytes"].get<double>() * 8 / parameters <= 4.5);
     CHECK(report["equilibrium"]["largest_unilateral_gain"].get<double>() == 0.0);
-    auto model = model::LlamaModel::load(dir + "/b.gguf");
+    auto model = model::Model::load(dir + "/b.gguf");
     CHECK(model->file().find_tensor("blk.0.ffn_gate.weight")->dims[1] < 768);
     // The pruned intermediate was removed: the output is alone in its folder.
     CHECK(std::system(("test $(ls -A '" + dir + "' | wc -l) -eq 1").c_str()) == 0);

@@ -12,7 +12,7 @@
 #include "compress/prune_saliency.h"
 #include "compress/pruning.h"
 #include "gguf/gguf_file.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "model/perplexity.h"
 #include "support/run_cli.h"
 #include "support/shared_data.h"
@@ -30,14 +30,14 @@ const char* const kHeldout = "data/tinystories/heldout.txt";
 
 // Calibration on the training text, small enough for a unit test.
 struct Calibrated {
-    std::unique_ptr<model::LlamaModel> model;
+    std::unique_ptr<model::Model> model;
     compress::ActivationStats stats;
     compress::FfnGram gram;
 };
 
 Calibrated calibrate(const std::string& model_path, int64_t ctx, int64_t chunks) {
     Calibrated c;
-    c.model = model::LlamaModel::load(model_path);
+    c.model = model::Model::load(model_path);
     compress::CalibrationOptions options;
     options.ctx = ctx;
     options.max_chunks = chunks;
@@ -68,7 +68,7 @@ bool same_tensors(const gguf::GgufFile& a, const gguf::GgufFile& b) {
 }
 
 double heldout_perplexity(const std::string& path, int64_t ctx, int64_t chunks) {
-    auto model = model::LlamaModel::load(path);
+    auto model = model::Model::load(path);
     auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
     const std::string text = read_text_file(shared_path(kHeldout));
     const auto tokens = tokenizer->encode(text, true);
@@ -201,7 +201,7 @@ TEST_CASE("structured pruning shrinks the file, and the result loads and evaluat
         // Uniform: round(0.7 * 172) = 120 per layer; per layer: round(0.7 * 5 * 172) in all.
         CHECK(kept == (widths == compress::FfnWidths::Uniform ? 5 * 120 : std::llround(0.7 * 5 * 172)));
         // The widths read back, per layer, and the tensors have them.
-        auto model = model::LlamaModel::load(dir + "/s.gguf");
+        auto model = model::Model::load(dir + "/s.gguf");
         CHECK(model->config().n_ff == report.ffn_widths);
         for (int64_t l = 0; l < 5; ++l) {
             const std::string blk = "blk." + std::to_string(l) + ".";

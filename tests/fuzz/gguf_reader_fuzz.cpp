@@ -8,7 +8,7 @@
 #include "common/error.h"
 #include "gguf/file_summary.h"
 #include "gguf/gguf_file.h"
-#include "model/llama_config.h"
+#include "model/model_config.h"
 #include "tokenizer/tokenizer.h"
 
 using namespace dilmodeli;
@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     (void)gguf::format_summary(gguf::summarize(*file, true));
     try {
-        (void)model::LlamaConfig::from_gguf(*file);
+        (void)model::ModelConfig::from_gguf(*file);
     } catch (const Error&) {
     }
     try {

@@ -9,7 +9,7 @@
 #include "common/error.h"
 #include "gguf/file_summary.h"
 #include "gguf/gguf_file.h"
-#include "model/llama_config.h"
+#include "model/model_config.h"
 #include "support/shared_data.h"
 #include "tokenizer/token_streamer.h"
 #include "tokenizer/tokenizer.h"
@@ -40,7 +40,7 @@ TEST_CASE("every GGUF fuzz corpus input parses or fails with an Error", "[gguf][
             auto f = gguf::GgufFile::from_memory(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path);
             (void)gguf::format_summary(gguf::summarize(*f, true));
             try {
-                (void)model::LlamaConfig::from_gguf(*f);
+                (void)model::ModelConfig::from_gguf(*f);
                 auto tok = tokenizer::Tokenizer::from_gguf(*f);
                 (void)tok->decode(tok->encode("ab a b", true));
             } catch (const Error&) {

@@ -9,7 +9,7 @@
 
 #include "model/generation.h"
 #include "model/golden_support.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "model/perplexity.h"
 #include "model/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -20,13 +20,13 @@ using namespace dilmodeli::testing;
 namespace {
 
 struct Loaded {
-    std::unique_ptr<model::LlamaModel> model;
+    std::unique_ptr<model::Model> model;
     std::unique_ptr<tokenizer::Tokenizer> tokenizer;
 };
 
 Loaded load(const std::string& relative) {
     Loaded l;
-    l.model = model::LlamaModel::load(shared_path(relative));
+    l.model = model::Model::load(shared_path(relative));
     l.tokenizer = tokenizer::Tokenizer::from_gguf(l.model->file());
     return l;
 }

@@ -13,14 +13,14 @@ using namespace dilmodeli;
 TEST_CASE("rope angles are pos * base^(-2i/n_rot), advanced as ggml advances them", "[model]") {
     const int64_t n_rot = 64, pairs = n_rot / 2;
     std::vector<float> cos(pairs), sin(pairs);
-    model::rope_angles(0, n_rot, 10000.0f, cos.data(), sin.data());
+    model::rope_angles(0, model::RopeParams{n_rot, 10000.0f}, cos.data(), sin.data());
     for (int64_t i = 0; i < pairs; ++i) {
         CHECK(cos[size_t(i)] == 1.0f);
         CHECK(sin[size_t(i)] == 0.0f);
     }
     // Repeated multiplication drifts from the exact angle by a few float roundings per pair.
     const int64_t pos = 1000;
-    model::rope_angles(pos, n_rot, 10000.0f, cos.data(), sin.data());
+    model::rope_angles(pos, model::RopeParams{n_rot, 10000.0f}, cos.data(), sin.data());
     for (int64_t i = 0; i < pairs; ++i) {
         const double theta = double(pos) * std::pow(10000.0, -2.0 * double(i) / double(n_rot));
         INFO("pair " << i);
@@ -36,7 +36,7 @@ TEST_CASE("rope_rotate turns each pair of every head by its angle and leaves the
     for (size_t i = 0; i < x.size(); ++i) x[i] = 0.25f * float(i) - 2.0f;
     const std::vector<float> before = x;
     std::vector<float> cos(pairs), sin(pairs);
-    model::rope_angles(7, n_rot, 500.0f, cos.data(), sin.data());
+    model::rope_angles(7, model::RopeParams{n_rot, 500.0f}, cos.data(), sin.data());
     model::rope_rotate(x.data(), n_heads, head_dim, pairs, cos.data(), sin.data());
     for (int64_t h = 0; h < n_heads; ++h) {
         const float* a = &before[size_t(h * head_dim)];
@@ -56,7 +56,7 @@ TEST_CASE("rope angles cover every pair of wide heads", "[model]") {
     // 4096 rotated dimensions: more pairs than the fixed table the angles once lived in.
     const int64_t n_rot = 4096, pairs = n_rot / 2;
     std::vector<float> cos(pairs, std::nanf("")), sin(pairs, std::nanf(""));
-    model::rope_angles(3, n_rot, 10000.0f, cos.data(), sin.data());
+    model::rope_angles(3, model::RopeParams{n_rot, 10000.0f}, cos.data(), sin.data());
     for (int64_t i = 0; i < pairs; ++i) {
         INFO("pair " << i);
         REQUIRE(std::isfinite(cos[size_t(i)]));

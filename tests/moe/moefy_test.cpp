@@ -5,7 +5,7 @@
 
 #include "common/error.h"
 #include "gguf/gguf_file.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "model/perplexity.h"
 #include "moe/moe_feed_forward.h"
 #include "moe/moefy.h"
@@ -17,7 +17,7 @@ using namespace dilmodeli;
 
 namespace {
 
-std::vector<float> all_logits(model::LlamaModel& m, const std::vector<int32_t>& tokens) {
+std::vector<float> all_logits(model::Model& m, const std::vector<int32_t>& tokens) {
     model::SessionOptions so;
     so.context = 64;
     // An F32 cache: F16 rounding of K and V would amplify the expert sums' last-bit differences.
@@ -35,8 +35,8 @@ void check_dense_equivalence(const std::string& dense_path, int64_t experts, con
     o.top_k = experts;
     const auto report = moe::moefy(dense_path, out, o);
     REQUIRE(report.experts == experts);
-    auto dense = model::LlamaModel::load(dense_path);
-    auto moe_model = model::LlamaModel::load(out);
+    auto dense = model::Model::load(dense_path);
+    auto moe_model = model::Model::load(out);
     REQUIRE(moe_model->config().n_experts == experts);
     REQUIRE(moe_model->config().n_experts_used == experts);
     const auto layers = moe::moe_layers(moe_model->file());
@@ -99,7 +99,7 @@ TEST_CASE("a moefied model with llama.cpp's gating loads and gives a finite perp
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     REQUIRE(r.out.find("\"expert_ff\": 43") != std::string::npos);
-    auto m = model::LlamaModel::load(dir + "/moe.gguf");
+    auto m = model::Model::load(dir + "/moe.gguf");
     const auto file = gguf::GgufFile::open(dir + "/moe.gguf");
     REQUIRE(file->require_tensor("blk.0.ffn_gate_exps.weight").dims == std::vector<int64_t>{64, 43, 4});
     REQUIRE(file->require_tensor("blk.0.ffn_down_exps.weight").dims == std::vector<int64_t>{43, 64, 4});

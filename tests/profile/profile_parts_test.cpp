@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/error.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "profile/bandwidth_probe.h"
 #include "profile/cache_topology.h"
 #include "profile/forward_profile.h"
@@ -100,7 +100,7 @@ TEST_CASE("bandwidth options refuse sizes that cannot work", "[profile]") {
 TEST_CASE("the op timer counts every weight once per generated token", "[profile]") {
     const std::string path = testing::shared_path("models/stories260K/stories260K.gguf");
     if (!testing::have_shared("models/stories260K/stories260K.gguf")) return;
-    auto model = model::LlamaModel::load(path);
+    auto model = model::Model::load(path);
     model::SessionOptions so;
     so.threads = 1;
     so.context = 16;

@@ -1,7 +1,8 @@
 #pragma once
-// A llama-architecture model mapped from a GGUF file, and the inference session that runs it:
-// token embedding -> n_layers x (RMSNorm, rotary GQA attention with a KV cache, RMSNorm, FFN)
-// -> final RMSNorm -> output head.
+// A transformer of one of the families of architecture.h, mapped from a GGUF file, and the
+// inference session that runs it: token embedding -> n_layers x (RMSNorm, rotary GQA attention
+// with a KV cache, RMSNorm, gated FFN; each half optionally post-normed) -> final RMSNorm ->
+// output head. The families differ only in the traits the config carries.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,40 +13,51 @@
 #include "gguf/gguf_file.h"
 #include "kernels/matmul.h"
 #include "model/feed_forward.h"
-#include "model/llama_config.h"
+#include "model/model_config.h"
 #include "model/matmul_observer.h"
 
 namespace dilmodeli::model {
 
-struct LlamaLayer {
+// One block's weights. Optional parts are null (vectors) or empty (matrices); a file that fuses
+// Q, K and V into attn_qkv gets wq, wk and wv as views of its rows.
+struct Layer {
     const float* attn_norm = nullptr;  // (n_embd)
-    kernels::WeightMatrix wq;          // (n_embd -> n_embd)
+    kernels::WeightMatrix wq;          // (n_embd -> q_dim)
     kernels::WeightMatrix wk;          // (n_embd -> kv_dim)
     kernels::WeightMatrix wv;          // (n_embd -> kv_dim)
-    kernels::WeightMatrix wo;          // (n_embd -> n_embd)
+    const float* bq = nullptr;         // (q_dim)
+    const float* bk = nullptr;         // (kv_dim)
+    const float* bv = nullptr;         // (kv_dim)
+    const float* q_norm = nullptr;     // (head_dim): per-head RMSNorm of Q before rope
+    const float* k_norm = nullptr;     // (head_dim)
+    kernels::WeightMatrix wo;          // (q_dim -> n_embd)
+    const float* bo = nullptr;         // (n_embd)
+    const float* attn_post_norm = nullptr;  // (n_embd)
     const float* ffn_norm = nullptr;   // (n_embd)
     std::unique_ptr<FeedForward> ffn;
+    const float* ffn_post_norm = nullptr;   // (n_embd)
+    bool slides = false;               // attends within config.sliding_window, with the local rope base
 };
 
-class LlamaModel {
+class Model {
 public:
     // Maps and validates the file, then copies it into memory if `residency` says so (Auto: see
     // choose_residency); Error(BadInput) for anything the forward pass cannot use.
-    static std::unique_ptr<LlamaModel> load(const std::string& path, Residency residency = Residency::Mapped);
+    static std::unique_ptr<Model> load(const std::string& path, Residency residency = Residency::Mapped);
 
-    const LlamaConfig& config() const { return config_; }
+    const ModelConfig& config() const { return config_; }
     const gguf::GgufFile& file() const { return *file_; }
     // Weight bytes one generated token reads (every matrix once), for roofline figures.
     uint64_t weight_bytes_per_token() const;
 
 private:
     friend class Session;
-    LlamaModel() = default;
+    Model() = default;
     // Dequantizes token's embedding row into out (n_embd floats); `row` is the caller's scratch.
     void embed(int32_t token, float* out, std::vector<uint8_t>& row) const;
 
     std::unique_ptr<gguf::GgufFile> file_;
-    LlamaConfig config_;
+    ModelConfig config_;
     kernels::WeightMatrix token_embd_;  // (vocab rows of n_embd)
     kernels::WeightMatrix output_;      // (n_embd -> vocab); token_embd when tied
     // An untied embedding table is only ever read a row per token: those rows are read from
@@ -54,7 +66,13 @@ private:
     // of the file in memory leaves the table out.
     bool read_embedding_rows_ = false;
     const float* output_norm_ = nullptr;
-    std::vector<LlamaLayer> layers_;
+    std::vector<Layer> layers_;
+    // Rope frequency divisors per rotated pair (null: none): Llama 3's rope_freqs, or Phi-3's
+    // short and long factors, the long ones for contexts past the trained one.
+    const float* rope_freqs_ = nullptr;
+    const float* rope_short_ = nullptr;
+    const float* rope_long_ = nullptr;
+    int64_t rope_original_context_ = 0;
     std::vector<std::vector<float>> converted_vectors_;  // norms stored in types other than F32
 };
 
@@ -76,7 +94,7 @@ struct SessionOptions {
 // One sequence being evaluated: KV cache, scratch buffers and the thread arena.
 class Session {
 public:
-    Session(LlamaModel& model, const SessionOptions& options);
+    Session(Model& model, const SessionOptions& options);
 
     // Appends `n` tokens at positions n_past()..n_past()+n-1. When `all_logits` is set, logits
     // holds n x vocab floats (one row per token); otherwise one row, for the last token.
@@ -93,16 +111,18 @@ public:
     void set_observer(MatmulObserver* observer) { hooks_.observer = observer; }
     // Told the duration of every op from now on (null: none). Not owned.
     void set_timer(OpTimer* timer) { hooks_.timer = timer; }
-    const LlamaModel& model() const { return model_; }
+    const Model& model() const { return model_; }
 
 private:
     void forward_batch(const int32_t* tokens, int64_t n, bool all_logits, bool append_logits);
     void attention(int64_t layer, int64_t n);
+    // tmp_ (a block half's output) plus its bias, post-normed, added into the residual stream x_.
+    void finish_residual(int64_t layer, int64_t n, const float* bias, const float* post_norm);
     void store_kv(int64_t layer, int64_t pos, const float* k, const float* v);
     void ensure_scratch(int64_t n);
 
-    LlamaModel& model_;
-    LlamaConfig config_;
+    Model& model_;
+    ModelConfig config_;
     int64_t context_ = 0;
     int threads_ = 1;
     int64_t max_batch_ = 512;
@@ -114,7 +134,9 @@ private:
     std::vector<float> k_cache_, v_cache_;          // (n_layers, n_kv_heads, context, head_dim) when F32
     std::vector<uint16_t> k_cache16_, v_cache16_;   // the same when F16
     std::vector<float> x_, xb_, q_, k_, v_, att_, tmp_;  // (n, ...) scratch
-    std::vector<float> rope_cos_, rope_sin_;             // (n, n_rot / 2): each token's rope angles
+    // (n, n_rot / 2): each token's rope angles, with the global and the sliding layers' base.
+    std::vector<float> rope_cos_, rope_sin_, rope_cos_local_, rope_sin_local_;
+    const float* rope_factors_ = nullptr;
     std::vector<uint8_t> embedding_row_;
     std::vector<float> logits_;
 };
