@@ -21,7 +21,8 @@ import tempfile
 
 FAMILIES = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"]
 TYPES = ["F32", "Q8_0", "Q4_K", "Q4_0"]
-PROMPTS = ["Once upon a time", "Lily and Tom went to the park"]
+PROMPTS = ["Once upon a time", "Lily and Tom went to the park", "The little dog was sad because",
+           "One day, a big red ball", "Mom said"]
 CHUNKS = 10
 
 

@@ -10,6 +10,8 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include "model/architecture.h"
+
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "compress/prune_nash.h"
@@ -541,6 +543,10 @@ PruneReport prune_model(const gguf::GgufFile& input, const PruneOptions& options
     std::vector<gguf::KeyValue> metadata = input.metadata();
     std::vector<gguf::TensorToWrite> tensors;
     if (options.structure == PruneStructure::FfnChannels) {
+        const std::string family = input.get_string_or("general.architecture", "");
+        if (const model::Architecture* a = model::find_architecture(family); a && a->fused_gate_up)
+            throw usage_error("--structured ffn is not supported for " + family +
+                              " files (their gate and up rows share one tensor); prune unstructured instead");
         tensors = plan_structured(input, options, report, metadata);
     } else {
         tensors = plan_unstructured(input, options, report);

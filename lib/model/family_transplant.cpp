@@ -1,6 +1,8 @@
 #include "model/family_transplant.h"
 
 #include <algorithm>
+#include <array>
+#include <map>
 #include <cmath>
 #include <deque>
 #include <vector>
@@ -8,8 +10,12 @@
 #include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
+#include "model/matmul_observer.h"
+#include "model/model.h"
 #include "model/model_config.h"
+#include "model/sampler.h"
 #include "model/tensor_names.h"
+#include "tokenizer/tokenizer.h"
 
 namespace dilmodeli::model {
 namespace {
@@ -86,6 +92,67 @@ std::vector<float> concatenated(std::vector<float> a, const std::vector<float>& 
     return a;
 }
 
+// Root mean square of each layer's Q and K projections and of its attention and FFN outputs,
+// measured while the llama model reads text of its own (greedy from BOS). The norms a family adds
+// get these as weights, so that they hand on what the llama model computed at its usual scale.
+struct OutputScales {
+    enum Kind { Q, K, Attention, Ffn, kKinds };
+    std::vector<std::array<double, kKinds>> rms;  // per layer
+};
+
+class OutputMeter : public MatmulObserver {
+public:
+    OutputMeter(const gguf::GgufFile& file, int64_t n_layers) : sums_(size_t(n_layers)), counts_(size_t(n_layers)) {
+        for (int64_t l = 0; l < n_layers; ++l) {
+            targets_[file.require_tensor(tensor_name(TensorRole::AttnQ, l)).data] = {l, OutputScales::Q};
+            targets_[file.require_tensor(tensor_name(TensorRole::AttnK, l)).data] = {l, OutputScales::K};
+            targets_[file.require_tensor(tensor_name(TensorRole::AttnOutput, l)).data] = {l, OutputScales::Attention};
+            targets_[file.require_tensor(tensor_name(TensorRole::FfnDown, l)).data] = {l, OutputScales::Ffn};
+        }
+    }
+    void on_matmul_input(const kernels::WeightMatrix& w, const float* x, int64_t n_tokens) override {
+        const auto it = targets_.find(w.data);
+        if (it == targets_.end()) return;
+        std::vector<float> y(size_t(n_tokens * w.rows));
+        kernels::matmul(w, x, n_tokens, y.data());
+        const auto [layer, kind] = it->second;
+        for (float v : y) sums_[size_t(layer)][size_t(kind)] += double(v) * v;
+        counts_[size_t(layer)][size_t(kind)] += double(y.size());
+    }
+    OutputScales scales() const {
+        OutputScales s;
+        s.rms.resize(sums_.size());
+        for (size_t l = 0; l < sums_.size(); ++l)
+            for (size_t k = 0; k < OutputScales::kKinds; ++k)
+                s.rms[l][k] = counts_[l][k] > 0 ? std::sqrt(sums_[l][k] / counts_[l][k]) : 1.0;
+        return s;
+    }
+
+private:
+    std::map<const uint8_t*, std::pair<int64_t, OutputScales::Kind>> targets_;
+    std::vector<std::array<double, OutputScales::kKinds>> sums_, counts_;
+};
+
+OutputScales measure_output_scales(const std::string& path) {
+    const auto m = Model::load(path, Residency::Mapped);
+    const auto tok = tokenizer::Tokenizer::from_gguf(m->file());
+    const int64_t length = std::min<int64_t>(128, m->config().context_length);
+    std::vector<int32_t> text{tok->bos_id() >= 0 ? tok->bos_id() : 0};
+    SessionOptions so;
+    so.context = length;
+    so.threads = 1;
+    Session reader(*m, so);
+    while (int64_t(text.size()) < length) {
+        reader.decode(&text.back(), 1, false);
+        text.push_back(argmax(reader.logits().data(), m->config().n_vocab));
+    }
+    Session measured(*m, so);
+    OutputMeter meter(m->file(), m->config().n_layers);
+    measured.set_observer(&meter);
+    measured.decode(text.data(), int64_t(text.size()), false);
+    return meter.scales();
+}
+
 }  // namespace
 
 uint64_t transplant_llama_model(const TransplantOptions& o) {
@@ -126,14 +193,16 @@ uint64_t transplant_llama_model(const TransplantOptions& o) {
         put("rope.freq_base", gguf::Value(c.rope_freq_base * 4.0f));  // global layers: another base
     }
 
+    const OutputScales scales = a.qk_norm || a.post_norms ? measure_output_scales(o.input_path) : OutputScales{};
     Builder b(*in, o.seed);
     const std::string embedding = tensor_name(TensorRole::TokenEmbedding);
-    // A family that always ties (Gemma 2) drops an untied head: the model then predicts with its
-    // embedding table, less well, but still text.
     const bool untied = !a.always_tied_output && in->find_tensor(tensor_name(TensorRole::Output)) != nullptr;
     // Gemma multiplies embeddings by sqrt(width): the table is divided by it, and the output norm
     // multiplied, so that both the input and (with a tied head) the logits stay as they were.
     const float embedding_scale = a.scale_embedding ? std::sqrt(float(d)) : 1.0f;
+    // A family that always ties (Gemma 2) drops an untied head and predicts with the embedding
+    // table: worse (tinystories-5M: perplexity 650 for 7.5), but far from uniform, and the other
+    // way round (the head's rows as inputs) measured worse still (1,158).
     b.add(embedding, {d, c.n_vocab}, scaled(b.read(embedding), 1.0f / embedding_scale));
     if (o.family == Family::Llama) {
         // Llama 3's rope_freqs: the high frequencies as they are, the lowest slowed down 4x.
@@ -163,12 +232,16 @@ uint64_t transplant_llama_model(const TransplantOptions& o) {
             b.add(name(TensorRole::AttnKBias), {kv}, b.around(kv, 0.0f, 0.05f));
             b.add(name(TensorRole::AttnVBias), {kv}, b.around(kv, 0.0f, 0.05f));
         }
+        auto scale_of = [&](OutputScales::Kind kind) { return float(scales.rms[size_t(l)][size_t(kind)]); };
         if (a.qk_norm) {
-            b.add(name(TensorRole::AttnQNorm), {hd}, b.around(hd, 1.0f, 0.1f));
-            b.add(name(TensorRole::AttnKNorm), {hd}, b.around(hd, 1.0f, 0.1f));
+            b.add(name(TensorRole::AttnQNorm), {hd}, b.around(hd, scale_of(OutputScales::Q), 0.1f * scale_of(OutputScales::Q)));
+            b.add(name(TensorRole::AttnKNorm), {hd}, b.around(hd, scale_of(OutputScales::K), 0.1f * scale_of(OutputScales::K)));
         }
         b.copy(name(TensorRole::AttnOutput));
-        if (a.post_norms) b.add(name(TensorRole::AttnPostNorm), {d}, b.around(d, 1.0f, 0.1f));
+        if (a.post_norms) {
+            const float rms = scale_of(OutputScales::Attention);
+            b.add(name(TensorRole::AttnPostNorm), {d}, b.around(d, rms, 0.1f * rms));
+        }
         b.copy(name(TensorRole::FfnNorm));
         const int64_t ff = c.n_ff[size_t(l)];
         if (a.fused_gate_up) {
@@ -179,7 +252,10 @@ uint64_t transplant_llama_model(const TransplantOptions& o) {
             b.copy(name(TensorRole::FfnUp));
         }
         b.copy(name(TensorRole::FfnDown));
-        if (a.post_norms) b.add(name(TensorRole::FfnPostNorm), {d}, b.around(d, 1.0f, 0.1f));
+        if (a.post_norms) {
+            const float rms = scale_of(OutputScales::Ffn);
+            b.add(name(TensorRole::FfnPostNorm), {d}, b.around(d, rms, 0.1f * rms));
+        }
     }
     const std::string output_norm = tensor_name(TensorRole::OutputNorm);
     b.add(output_norm, {d}, scaled(b.read(output_norm), untied ? 1.0f : embedding_scale));

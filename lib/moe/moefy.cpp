@@ -206,6 +206,9 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
         throw usage_error("router scale must be positive");
     auto file = gguf::GgufFile::open(input_path);
     const model::ModelConfig c = model::ModelConfig::from_gguf(*file);
+    if (c.arch->family != model::Family::Llama)
+        throw usage_error("moefy supports llama files only; " + input_path + " is a " + c.architecture +
+                          " model (llama.cpp has no MoE form of it to load)");
     if (c.n_experts > 0 || file->find_tensor("blk.0.ffn_gate_exps.weight"))
         throw usage_error(input_path + " is already a mixture-of-experts model");
     const int64_t E = options.experts, d = c.n_embd;
