@@ -23,30 +23,47 @@ public:
 
     template <typename T>
     T read(const std::string& field) {
-        if (remaining() < sizeof(T))
-            throw input_error(path_, "truncated file: " + field + " at offset " + std::to_string(pos_) +
-                                         " needs " + std::to_string(sizeof(T)) + " bytes, " +
-                                         std::to_string(remaining()) + " left");
+        if (remaining() < sizeof(T)) truncated(field, sizeof(T));
         T value;
         std::memcpy(&value, data_ + pos_, sizeof(T));
         pos_ += sizeof(T);
         return value;
     }
 
-    std::string read_string(const std::string& field) {
-        uint64_t length = read<uint64_t>(field + " length");
+    // A view of the next string's bytes in the mapping. Error messages are built only on failure:
+    // vocabularies hold hundreds of thousands of strings.
+    std::string_view read_string_view(const std::string& field) {
+        if (remaining() < sizeof(uint64_t)) truncated(field + " length", sizeof(uint64_t));
+        uint64_t length;
+        std::memcpy(&length, data_ + pos_, sizeof length);
+        pos_ += sizeof length;
         if (length > remaining())
             throw input_error(path_, field + " length " + std::to_string(length) + " at offset " +
                                          std::to_string(pos_ - 8) + " exceeds the " +
                                          std::to_string(remaining()) + " bytes left in the file");
-        std::string s(reinterpret_cast<const char*>(data_ + pos_), length);
+        std::string_view s(reinterpret_cast<const char*>(data_ + pos_), length);
         pos_ += length;
         return s;
+    }
+
+    std::string read_string(const std::string& field) { return std::string(read_string_view(field)); }
+
+    // The next n bytes, which the caller has checked are there.
+    const uint8_t* take(size_t n, const std::string& field) {
+        if (remaining() < n) truncated(field, n);
+        const uint8_t* at = data_ + pos_;
+        pos_ += n;
+        return at;
     }
 
     [[noreturn]] void fail(const std::string& message) const { throw input_error(path_, message); }
 
 private:
+    [[noreturn]] void truncated(const std::string& field, size_t needed) const {
+        fail("truncated file: " + field + " at offset " + std::to_string(pos_) + " needs " +
+             std::to_string(needed) + " bytes, " + std::to_string(remaining()) + " left");
+    }
+
     const std::string& path_;
     const uint8_t* data_;
     size_t size_;
@@ -93,8 +110,20 @@ Value read_value(Cursor& in, ValueType type, const std::string& field, int depth
                 in.fail(field + ": array count " + std::to_string(count) + " cannot fit in the " +
                         std::to_string(in.remaining()) + " bytes left in the file");
             Array array(etype);
-            array.reserve(count);
-            for (uint64_t i = 0; i < count; ++i) array.push_back(read_value(in, etype, field, depth + 1));
+            if (etype == ValueType::String) {
+                // Two passes, so that the text buffer is allocated once at its exact size.
+                Cursor scan = in;
+                size_t text_bytes = 0;
+                for (uint64_t i = 0; i < count; ++i) text_bytes += scan.read_string_view(field).size();
+                array.reserve(count, text_bytes);
+                for (uint64_t i = 0; i < count; ++i) array.append_string(in.read_string_view(field));
+            } else if (etype != ValueType::Bool && etype != ValueType::Array) {
+                // Fixed-width numbers are copied as stored; the count check above bounds the size.
+                array.append_fixed(in.take(count * fixed_width(etype), field), count);
+            } else {
+                array.reserve(count);
+                for (uint64_t i = 0; i < count; ++i) array.push_back(read_value(in, etype, field, depth + 1));
+            }
             return Value(std::move(array));
         }
     }
@@ -349,13 +378,18 @@ void GgufFile::read_ahead(const std::vector<std::string>& tensor_names) const {
     }
 }
 
-std::vector<std::string> GgufFile::get_string_array(std::string_view key) const {
+const Array& GgufFile::require_string_array(std::string_view key) const {
     const Value& v = require(key);
     const Array* a = v.as_array();
     if (!a || a->element_type() != ValueType::String) wrong_type(path(), key, v, "an array of strings");
+    return *a;
+}
+
+std::vector<std::string> GgufFile::get_string_array(std::string_view key) const {
+    const Array& a = require_string_array(key);
     std::vector<std::string> out;
-    out.reserve(a->size());
-    for (size_t i = 0; i < a->size(); ++i) out.push_back(*a->at(i).as_string());
+    out.reserve(a.size());
+    for (size_t i = 0; i < a.size(); ++i) out.emplace_back(a.string_at(i));
     return out;
 }
 

@@ -64,7 +64,9 @@ public:
     double get_float(std::string_view key) const;
     double get_float_or(std::string_view key, double fallback) const;
     bool get_bool_or(std::string_view key, bool fallback) const;
-    std::vector<std::string> get_string_array(std::string_view key) const;
+    std::vector<std::string> get_string_array(std::string_view key) const;  // copies every string
+    // The same array in place: read its strings with Array::string_at, which does not copy.
+    const Array& require_string_array(std::string_view key) const;
     std::vector<double> get_float_array(std::string_view key) const;
     std::vector<int64_t> get_int_array(std::string_view key) const;
     const TensorInfo& require_tensor(std::string_view name) const;

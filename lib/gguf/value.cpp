@@ -57,10 +57,34 @@ Array::Array(ValueType element_type, const std::vector<Value>& elements) : eleme
     for (const Value& e : elements) push_back(e);
 }
 
-void Array::reserve(size_t n) {
-    if (element_type_ == ValueType::String) string_ends_.reserve(n);
-    else if (element_type_ == ValueType::Array) arrays_.reserve(n);
-    else bytes_.reserve(n * fixed_width(element_type_));
+void Array::reserve(size_t n, size_t string_bytes) {
+    if (element_type_ == ValueType::String) {
+        string_ends_.reserve(n);
+        bytes_.reserve(string_bytes);
+    } else if (element_type_ == ValueType::Array) {
+        arrays_.reserve(n);
+    } else {
+        bytes_.reserve(n * fixed_width(element_type_));
+    }
+}
+
+void Array::append_string(std::string_view s) {
+    bytes_.insert(bytes_.end(), s.begin(), s.end());
+    string_ends_.push_back(bytes_.size());
+    ++size_;
+}
+
+void Array::append_fixed(const uint8_t* raw, size_t count) {
+    bytes_.insert(bytes_.end(), raw, raw + count * fixed_width(element_type_));
+    size_ += count;
+}
+
+std::string_view Array::string_at(size_t i) const {
+    if (element_type_ != ValueType::String || i >= size_)
+        throw usage_error(std::string("GGUF array of ") + std::to_string(size_) + " " + value_type_name(element_type_) +
+                          " elements has no string element " + std::to_string(i));
+    const uint64_t begin = i == 0 ? 0 : string_ends_[i - 1];
+    return std::string_view(reinterpret_cast<const char*>(bytes_.data()) + begin, string_ends_[i] - begin);
 }
 
 void Array::push_back(const Value& v) {
@@ -100,10 +124,7 @@ Value Array::at(size_t i) const {
         case ValueType::U64: return load<uint64_t>(at);
         case ValueType::I64: return load<int64_t>(at);
         case ValueType::F64: return load<double>(at);
-        case ValueType::String: {
-            const uint64_t begin = i == 0 ? 0 : string_ends_[i - 1];
-            return Value(std::string(bytes_.begin() + std::ptrdiff_t(begin), bytes_.begin() + std::ptrdiff_t(string_ends_[i])));
-        }
+        case ValueType::String: return Value(std::string(string_at(i)));
         case ValueType::Array: return arrays_[i];
     }
     throw usage_error(std::string("GGUF array of unknown element type ") + value_type_name(element_type_));

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -33,11 +34,20 @@ public:
     ValueType element_type() const { return element_type_; }
     size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
-    // Element i (< size()), as a Value of element_type.
+    // Element i (< size()), as a Value of element_type (a string element is copied).
     Value at(size_t i) const;
+    // String element i (< size()) without a copy; valid while the array is alive and unchanged.
+    // Throws Error(Usage) if the elements are not strings.
+    std::string_view string_at(size_t i) const;
     // Appends v; throws Error(Usage) if it is not of element_type.
     void push_back(const Value& v);
-    void reserve(size_t n);
+    // Room for n elements; for strings, `string_bytes` of text in all.
+    void reserve(size_t n, size_t string_bytes = 0);
+
+    // Bulk forms for the GGUF reader, which has already checked the element type: one string,
+    // or `count` fixed-width elements stored end to end as in the file (little-endian).
+    void append_string(std::string_view s);
+    void append_fixed(const uint8_t* raw, size_t count);
 
 private:
     ValueType element_type_;
