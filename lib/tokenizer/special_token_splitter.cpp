@@ -20,7 +20,7 @@ std::vector<TextFragment> split_on_special_tokens(const Vocabulary& vocab, std::
     for (int32_t id : vocab.special_tokens_longest_first()) {
         const TokenType type = vocab.type(id);
         if (!parse_special && (type == TokenType::Control || type == TokenType::Unknown)) continue;
-        const std::string& needle = vocab.text(id);
+        const std::string_view needle = vocab.text_view(id);
         const bool strip_after = vocab.strips_space_after(id);
 
         std::vector<TextFragment> next;

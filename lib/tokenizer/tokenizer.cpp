@@ -17,50 +17,55 @@ namespace {
 
 constexpr std::string_view kEscapedSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's space
 
-std::string unescape_spaces(const std::string& text) {
-    std::string out;
-    out.reserve(text.size());
-    for (size_t i = 0; i < text.size();) {
-        if (text.compare(i, kEscapedSpace.size(), kEscapedSpace) == 0) {
-            out.push_back(' ');
-            i += kEscapedSpace.size();
-        } else {
-            out.push_back(text[i++]);
-        }
+void append_unescaped_spaces(std::string_view text, StringTable& out) {
+    for (size_t at = text.find(kEscapedSpace); at != std::string_view::npos; at = text.find(kEscapedSpace)) {
+        out.append_to_last(text.substr(0, at));
+        out.append_to_last(" ");
+        text.remove_prefix(at + kEscapedSpace.size());
     }
-    return out;
+    out.append_to_last(text);
 }
 
 // "<0xNN>" -> NN. Anything else marked as a byte token decodes to nothing rather than garbage.
-std::string byte_token_piece(const std::string& text) {
-    if (text.size() != 6 || text.compare(0, 3, "<0x") != 0 || text[5] != '>') return {};
+void append_byte_token_piece(std::string_view text, StringTable& out) {
+    if (text.size() != 6 || text.substr(0, 3) != "<0x" || text[5] != '>') return;
+    const char hex[3] = {text[3], text[4], '\0'};
     char* end = nullptr;
-    const std::string hex = text.substr(3, 2);
-    const long value = std::strtol(hex.c_str(), &end, 16);
-    if (end != hex.c_str() + 2) return {};
-    return std::string(1, static_cast<char>(value));
+    const long value = std::strtol(hex, &end, 16);
+    if (end != hex + 2) return;
+    const char byte = static_cast<char>(value);
+    out.append_to_last(std::string_view(&byte, 1));
 }
 
 // Byte-level BPE text back to bytes. A character outside the mapping cannot come from a
 // well-formed GPT-2 vocabulary; it is passed through as UTF-8 instead of being lost.
-std::string byte_level_piece(const std::string& text) {
-    std::string out;
-    for (uint32_t cp : decode_utf8(text)) {
-        if (const auto byte = unicode_to_byte(cp)) out.push_back(static_cast<char>(*byte));
-        else append_utf8(out, cp);
+void append_byte_level_piece(std::string_view text, StringTable& out) {
+    char bytes[64];
+    size_t n = 0;
+    for (size_t i = 0; i < text.size();) {
+        const uint32_t cp = next_codepoint(text, i);
+        if (n + 4 > sizeof bytes) {
+            out.append_to_last(std::string_view(bytes, n));
+            n = 0;
+        }
+        if (const auto byte = unicode_to_byte(cp)) {
+            bytes[n++] = static_cast<char>(*byte);
+        } else {
+            for (char c : codepoint_to_utf8(cp)) bytes[n++] = c;  // at most 4 bytes, no allocation
+        }
     }
-    return out;
+    out.append_to_last(std::string_view(bytes, n));
 }
 
 }  // namespace
 
 Tokenizer::Tokenizer(Vocabulary vocab) : vocab_(std::move(vocab)) {
-    piece_ends_.reserve(static_cast<size_t>(vocab_.size()));
-    for (int32_t id = 0; id < vocab_.size(); ++id) {
-        piece_bytes_ += piece_of(id);
-        piece_ends_.push_back(static_cast<uint32_t>(piece_bytes_.size()));
-    }
-    piece_bytes_.shrink_to_fit();
+    size_t text_bytes = 0;
+    for (int32_t id = 0; id < vocab_.size(); ++id) text_bytes += vocab_.text_view(id).size();
+    // Pieces are rarely longer than their texts: escapes and byte characters shrink to bytes.
+    pieces_.reserve(static_cast<size_t>(vocab_.size()), text_bytes);
+    for (int32_t id = 0; id < vocab_.size(); ++id) append_piece(id);
+    pieces_.shrink_to_fit();
 }
 
 Tokenizer::~Tokenizer() = default;
@@ -75,25 +80,30 @@ std::unique_ptr<Tokenizer> Tokenizer::from_metadata(TokenizerMetadata metadata,
         new Tokenizer(Vocabulary::build(std::move(metadata), source)));
 }
 
-std::string Tokenizer::piece_of(int32_t id) const {
-    const std::string& text = vocab_.text(id);
+void Tokenizer::append_piece(int32_t id) {
+    const std::string_view text = vocab_.text_view(id);
+    pieces_.start();
     switch (vocab_.type(id)) {
         case TokenType::Normal:
-            return vocab_.kind() == TokenizerKind::SentencePiece || vocab_.escape_spaces()
-                       ? unescape_spaces(text)
-                       : byte_level_piece(text);
+            if (vocab_.kind() == TokenizerKind::SentencePiece || vocab_.escape_spaces()) {
+                append_unescaped_spaces(text, pieces_);
+            } else {
+                append_byte_level_piece(text, pieces_);
+            }
+            break;
         case TokenType::Byte:
-            return byte_token_piece(text);
+            append_byte_token_piece(text, pieces_);
+            break;
         case TokenType::UserDefined:
             // Added tokens are stored as the literal text they stand for.
-            return text;
+            pieces_.append_to_last(text);
+            break;
         case TokenType::Control:
         case TokenType::Unknown:
         case TokenType::Unused:
         case TokenType::Undefined:
             break;
     }
-    return {};
 }
 
 std::string_view Tokenizer::token_to_piece(int32_t id) const {
@@ -102,9 +112,7 @@ std::string_view Tokenizer::token_to_piece(int32_t id) const {
                                              " is outside the vocabulary of " +
                                              std::to_string(vocab_.size()) + " tokens");
     }
-    const size_t i = static_cast<size_t>(id);
-    const uint32_t begin = i == 0 ? 0 : piece_ends_[i - 1];
-    return std::string_view(piece_bytes_).substr(begin, piece_ends_[i] - begin);
+    return pieces_[static_cast<size_t>(id)];
 }
 
 bool Tokenizer::is_end_of_generation(int32_t id) const {

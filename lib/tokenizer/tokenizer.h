@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenizer/string_table.h"
 #include "tokenizer/tokenizer_metadata.h"
 #include "tokenizer/vocabulary.h"
 
@@ -59,7 +60,7 @@ public:
 
 private:
     explicit Tokenizer(Vocabulary vocab);
-    std::string piece_of(int32_t id) const;
+    void append_piece(int32_t id);
     void encode_spm(std::string_view text, bool add_special, bool parse_special,
                     std::vector<int32_t>& out) const;
     void encode_bpe(std::string_view text, bool add_special, bool parse_special,
@@ -68,8 +69,7 @@ private:
     Vocabulary vocab_;
     // token_to_piece of every id, computed once, end to end in one buffer: one std::string per
     // token would cost 32 bytes each before any text (8 MiB for Gemma 4's 262,144 tokens).
-    std::string piece_bytes_;
-    std::vector<uint32_t> piece_ends_;
+    StringTable pieces_;
 };
 
 }  // namespace dilmodeli::tokenizer

@@ -27,14 +27,14 @@ TokenizerMetadata read_tokenizer_metadata(const gguf::GgufFile& file) {
     }
     m.model = file.get_string(keys::kModel);
     if (file.has(keys::kPre)) m.pre = file.get_string(keys::kPre);
-    m.tokens = file.get_string_array(keys::kTokens);
+    m.tokens = StringList(file.require_string_array(keys::kTokens));
     if (file.has(keys::kScores)) {
         const std::vector<double> scores = file.get_float_array(keys::kScores);
         // Stored as f32 in practice; the round trip through double is exact.
         m.scores.emplace(scores.begin(), scores.end());
     }
     if (file.has(keys::kTokenType)) m.token_types = file.get_int_array(keys::kTokenType);
-    if (file.has(keys::kMerges)) m.merges = file.get_string_array(keys::kMerges);
+    if (file.has(keys::kMerges)) m.merges = StringList(file.require_string_array(keys::kMerges));
     m.bos_id = optional_int(file, keys::kBosId);
     m.eos_id = optional_int(file, keys::kEosId);
     m.eot_id = optional_int(file, keys::kEotId);

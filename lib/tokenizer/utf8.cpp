@@ -41,45 +41,46 @@ bool is_continuation(unsigned char b) { return (b & 0xC0) == 0x80; }
 
 }  // namespace
 
-std::vector<uint32_t> decode_utf8(std::string_view text) {
+uint32_t next_codepoint(std::string_view text, size_t& pos) {
     // Deliberately lenient in the same way as llama.cpp (overlong forms decode to their value):
     // the GPT-2 pre-tokenizer re-encodes these code points, and any other choice would change
     // the bytes it hands to BPE.
-    std::vector<uint32_t> out;
-    out.reserve(text.size());
     const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
     const size_t n = text.size();
-    size_t i = 0;
-    while (i < n) {
-        const unsigned char b0 = bytes[i];
-        size_t len = 0;
-        uint32_t value = 0;
-        if (b0 < 0x80) {
-            len = 1;
-            value = b0;
-        } else if ((b0 & 0xE0) == 0xC0) {
-            len = 2;
-            value = b0 & 0x1F;
-        } else if ((b0 & 0xF0) == 0xE0) {
-            len = 3;
-            value = b0 & 0x0F;
-        } else if ((b0 & 0xF8) == 0xF0) {
-            len = 4;
-            value = b0 & 0x07;
-        }
-        bool ok = len != 0 && i + len <= n;
-        for (size_t k = 1; ok && k < len; ++k) {
-            if (!is_continuation(bytes[i + k])) ok = false;
-            value = (value << 6) | (bytes[i + k] & 0x3F);
-        }
-        if (!ok) {
-            out.push_back(kReplacementCharacter);
-            ++i;
-            continue;
-        }
-        out.push_back(value);
-        i += len;
+    const size_t i = pos;
+    const unsigned char b0 = bytes[i];
+    size_t len = 0;
+    uint32_t value = 0;
+    if (b0 < 0x80) {
+        len = 1;
+        value = b0;
+    } else if ((b0 & 0xE0) == 0xC0) {
+        len = 2;
+        value = b0 & 0x1F;
+    } else if ((b0 & 0xF0) == 0xE0) {
+        len = 3;
+        value = b0 & 0x0F;
+    } else if ((b0 & 0xF8) == 0xF0) {
+        len = 4;
+        value = b0 & 0x07;
     }
+    bool ok = len != 0 && i + len <= n;
+    for (size_t k = 1; ok && k < len; ++k) {
+        if (!is_continuation(bytes[i + k])) ok = false;
+        value = (value << 6) | (bytes[i + k] & 0x3F);
+    }
+    if (!ok) {
+        pos = i + 1;
+        return kReplacementCharacter;
+    }
+    pos = i + len;
+    return value;
+}
+
+std::vector<uint32_t> decode_utf8(std::string_view text) {
+    std::vector<uint32_t> out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size();) out.push_back(next_codepoint(text, i));
     return out;
 }
 

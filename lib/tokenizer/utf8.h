@@ -22,6 +22,10 @@ size_t utf8_sequence_length(unsigned char lead);
 void append_utf8(std::string& out, uint32_t codepoint);
 std::string codepoint_to_utf8(uint32_t codepoint);
 
+// The code point that starts at text[pos] (pos < text.size()); pos moves past it. Malformed
+// input as in decode_utf8.
+uint32_t next_codepoint(std::string_view text, size_t& pos);
+
 // Code points of `text`. A malformed or truncated sequence yields U+FFFD and decoding resumes
 // at the next byte.
 std::vector<uint32_t> decode_utf8(std::string_view text);

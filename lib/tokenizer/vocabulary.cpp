@@ -80,20 +80,23 @@ Vocabulary Vocabulary::build(TokenizerMetadata m, const std::string& source) {
         throw input_error(source, count_mismatch(keys::kTokenType, m.token_types->size(), n));
     }
 
-    v.texts_ = std::move(m.tokens);
+    size_t text_bytes = 0;
+    for (size_t i = 0; i < n; ++i) text_bytes += m.tokens[i].size();
+    v.texts_.reserve(n, text_bytes);
+    for (size_t i = 0; i < n; ++i) {
+        // An empty text could never be matched and would collide; llama.cpp renames it.
+        if (m.tokens[i].empty()) v.texts_.push_back("[EMPTY_" + std::to_string(i) + "]");
+        else v.texts_.push_back(m.tokens[i]);
+    }
+    v.texts_.shrink_to_fit();  // only when renamed texts outgrew the reservation
     v.scores_.assign(n, 0.0f);
     v.types_.assign(n, TokenType::Normal);
-    for (size_t i = 0; i < n; ++i) {
-        if (m.scores) v.scores_[i] = (*m.scores)[i];
-        if (m.token_types) v.types_[i] = token_type_from_stored((*m.token_types)[i]);
-        // An empty text could never be matched and would collide; llama.cpp renames it.
-        if (v.texts_[i].empty()) v.texts_[i] = "[EMPTY_" + std::to_string(i) + "]";
+    if (m.scores) std::copy(m.scores->begin(), m.scores->begin() + std::ptrdiff_t(n), v.scores_.begin());
+    if (m.token_types) {
+        for (size_t i = 0; i < n; ++i) v.types_[i] = token_type_from_stored((*m.token_types)[i]);
     }
     v.index_tokens(source);
-    if (m.merges) {
-        if (v.kind_ == TokenizerKind::Bpe) v.merge_ranks_ = MergeRanks(*m.merges, v);
-        m.merges.reset();  // the strings are not needed once ranked
-    }
+    if (m.merges && v.kind_ == TokenizerKind::Bpe) v.merge_ranks_ = MergeRanks(*m.merges, v.index_, v.texts_);
 
     if (m.add_bos) v.add_bos_ = *m.add_bos;
     if (m.add_eos) v.add_eos_ = *m.add_eos;
@@ -112,7 +115,7 @@ void Vocabulary::index_tokens(const std::string& source) {
     const int32_t earlier = index_.build(texts_, later);
     if (earlier != kNoToken) {
         throw input_error(source, std::string("metadata key '") + keys::kTokens + "' holds the token '" +
-                                      texts_[static_cast<size_t>(later)] + "' twice (ids " +
+                                      std::string(text_view(later)) + "' twice (ids " +
                                       std::to_string(earlier) + " and " + std::to_string(later) + ")");
     }
     for (int32_t id = 0; id < size(); ++id) {
@@ -122,7 +125,7 @@ void Vocabulary::index_tokens(const std::string& source) {
         }
     }
     std::stable_sort(special_tokens_.begin(), special_tokens_.end(), [&](int32_t a, int32_t b) {
-        return text(a).size() > text(b).size();
+        return text_view(a).size() > text_view(b).size();
     });
 }
 

@@ -10,6 +10,7 @@
 
 #include "tokenizer/merge_ranks.h"
 #include "tokenizer/pretokenizer.h"
+#include "tokenizer/string_table.h"
 #include "tokenizer/token_index.h"
 #include "tokenizer/tokenizer_metadata.h"
 
@@ -52,7 +53,9 @@ public:
 
     int32_t size() const { return static_cast<int32_t>(texts_.size()); }
     bool contains(int32_t id) const { return id >= 0 && id < size(); }
-    const std::string& text(int32_t id) const { return texts_[static_cast<size_t>(id)]; }
+    // The token's text as stored (an empty one renamed "[EMPTY_<id>]", as llama.cpp does).
+    std::string_view text_view(int32_t id) const { return texts_[static_cast<size_t>(id)]; }
+    std::string text(int32_t id) const { return std::string(text_view(id)); }  // a copy
     float score(int32_t id) const { return scores_[static_cast<size_t>(id)]; }
     TokenType type(int32_t id) const { return types_[static_cast<size_t>(id)]; }
 
@@ -101,7 +104,7 @@ private:
     TokenizerKind kind_ = TokenizerKind::SentencePiece;
     std::string model_name_;
     std::string pre_tokenizer_;
-    std::vector<std::string> texts_;
+    StringTable texts_;
     std::vector<float> scores_;
     std::vector<TokenType> types_;
     TokenIndex index_;

@@ -109,14 +109,14 @@ TEST_CASE("inconsistent tokenizer metadata names the key", "[tokenizer]") {
     }
     SECTION("no tokens") {
         TokenizerMetadata m = small_spm();
-        m.tokens.clear();
+        m.tokens = {};
         m.scores->clear();
         m.token_types->clear();
         CHECK_THAT(error_from_metadata(m), Catch::Contains("tokenizer.ggml.tokens"));
     }
     SECTION("the same token twice") {
         TokenizerMetadata m = small_spm();
-        m.tokens[6] = "a";
+        m.tokens = {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "b", "a"};
         CHECK_THAT(error_from_metadata(m), Catch::Contains("tokenizer.ggml.tokens"));
     }
     SECTION("gpt2 without merges") {
@@ -131,7 +131,7 @@ TEST_CASE("inconsistent tokenizer metadata names the key", "[tokenizer]") {
         m.model = "gpt2";
         m.pre = "deepseek-coder";
         m.tokens = {"a", "b"};
-        m.merges = std::vector<std::string>{"a b"};
+        m.merges = {"a b"};
         CHECK_THAT(error_from_metadata(m), Catch::Contains("tokenizer.ggml.pre"));
     }
 }
