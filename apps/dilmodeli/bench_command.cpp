@@ -1,10 +1,11 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "runtime/model_loader.h"
 #include "command.h"
 #include "common/cpu_info.h"
 #include "common/error.h"
-#include "model/benchmark.h"
+#include "runtime/benchmark.h"
 #include "model/model.h"
 
 namespace dilmodeli::app {
@@ -12,9 +13,9 @@ namespace dilmodeli::app {
 void add_bench_command(CLI::App& root, Action& action) {
     struct Options {
         std::string model = kDefaultModelPath;
-        model::BenchmarkOptions bench;
+        runtime::BenchmarkOptions bench;
         std::vector<int> threads = {1};
-        std::string kv_type = model::kv_cache_type_name(model::BenchmarkOptions{}.kv_type);
+        std::string kv_type = model::kv_cache_type_name(runtime::BenchmarkOptions{}.kv_type);
         bool json = false;
         ResidencyFlags residency;
     };
@@ -35,11 +36,11 @@ void add_bench_command(CLI::App& root, Action& action) {
             for (int t : o->threads)
                 if (t < 1) throw usage_error("--threads values must be at least 1");
             o->bench.kv_type = model::parse_kv_cache_type(o->kv_type);
-            auto model = model::Model::load(o->model, o->residency.residency());
+            auto model = runtime::load_model(o->model, {o->residency.residency()});
             nlohmann::json runs = nlohmann::json::array();
             for (int t : o->threads) {
                 o->bench.threads = t;
-                auto r = model::run_benchmark(*model, o->bench);
+                auto r = runtime::run_benchmark(*model, o->bench);
                 runs.push_back({{"threads", t},
                                 {"pp_tok_per_s", r.prompt_median},
                                 {"tg_tok_per_s", r.gen_median},

@@ -4,12 +4,13 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "runtime/model_loader.h"
 #include "command.h"
 #include "moe/moe_feed_forward.h"
 #include "common/error.h"
 #include "common/mapped_file.h"
 #include "model/model.h"
-#include "model/perplexity.h"
+#include "runtime/perplexity.h"
 #include "tokenizer/tokenizer.h"
 
 namespace dilmodeli::app {
@@ -43,8 +44,8 @@ void add_eval_command(CLI::App& root, Action& action) {
             if (o->ctx < 4) throw usage_error("--ctx " + std::to_string(o->ctx) + " is too small (at least 4)");
             if (o->chunks < 0) throw usage_error("--chunks must not be negative");
             if (o->threads < 0) throw usage_error("--threads must be positive");
-            auto model = model::Model::load(o->model, o->residency.residency());
-            moe::use_router(model->file(), o->router);
+            auto model = runtime::load_model(o->model, {o->residency.residency()});
+            moe::use_router(*model, o->router);
             auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
             MappedFile text(o->text_file);
             auto start = std::chrono::steady_clock::now();
@@ -57,7 +58,7 @@ void add_eval_command(CLI::App& root, Action& action) {
             session_options.kv_type = model::parse_kv_cache_type(o->kv_type);
             model::Session session(*model, session_options);
 
-            model::PerplexityOptions options;
+            runtime::PerplexityOptions options;
             options.ctx = o->ctx;
             options.max_chunks = o->chunks;
             options.bos_id = tokenizer->bos_id() >= 0 ? tokenizer->bos_id() : tokens.front();
@@ -75,7 +76,7 @@ void add_eval_command(CLI::App& root, Action& action) {
                              terminal && done != total ? "" : "\n");
                 std::fflush(stderr);
             };
-            auto r = model::perplexity(session, tokens, options);
+            auto r = runtime::perplexity(session, tokens, options);
             const double seconds =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             if (o->json) {

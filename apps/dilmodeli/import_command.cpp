@@ -4,14 +4,14 @@
 #include "common/atomic_file.h"
 #include "command.h"
 #include "common/error.h"
-#include "model/llama2c_import.h"
+#include "producers/llama2c_import.h"
 
 namespace dilmodeli::app {
 
 void add_import_command(CLI::App& root, Action& action) {
     struct Options {
         std::string format;
-        model::Llama2cImportOptions llama2c;
+        producers::Llama2cImportOptions llama2c;
         bool json = false;
     };
     auto options = std::make_shared<Options>();
@@ -27,7 +27,7 @@ void add_import_command(CLI::App& root, Action& action) {
     cmd->callback([options, &action] {
         action = [options] {
             check_output_path(options->llama2c.output_path, options->llama2c.checkpoint_path);
-            auto r = model::import_llama2c(options->llama2c);
+            auto r = producers::import_llama2c(options->llama2c);
             nlohmann::json j = {{"output", options->llama2c.output_path}, {"bytes", r.bytes_written},
                                 {"tensors", r.tensor_count}, {"dim", r.dim}, {"hidden_dim", r.hidden_dim},
                                 {"layers", r.n_layers}, {"heads", r.n_heads}, {"kv_heads", r.n_kv_heads},

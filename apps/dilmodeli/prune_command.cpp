@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <tbb/global_control.h>
 
+#include "runtime/model_loader.h"
 #include "command.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -159,7 +160,7 @@ void add_prune_command(CLI::App& root, Action& action) {
             std::unique_ptr<model::Model> model;
             std::unique_ptr<gguf::GgufFile> file;
             if (!o->calib.empty()) {
-                model = model::Model::load(o->input);
+                model = runtime::load_model(o->input);
                 compress::CalibrationOptions calibration;
                 calibration.ctx = o->calib_ctx > 0 ? o->calib_ctx : std::min<int64_t>(256, model->config().context_length);
                 calibration.max_chunks = o->calib_chunks;

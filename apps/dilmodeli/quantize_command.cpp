@@ -14,6 +14,7 @@
 #include <tbb/global_control.h>
 #include <unistd.h>
 
+#include "runtime/model_loader.h"
 #include "command.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -429,7 +430,7 @@ void run_uniform(const Options& o) {
     std::unique_ptr<gguf::GgufFile> file;
     Calibration calibration;
     if (!o.calib.empty()) {
-        model = model::Model::load(o.input);
+        model = runtime::load_model(o.input);
         calibration = calibrate(*model, o);
     } else {
         file = gguf::GgufFile::open(o.input);
@@ -460,7 +461,7 @@ BudgetRun run_budget(const Options& o, const std::string& input_path, uint64_t t
         throw usage_error("--importance loss measures the loss on calibration text: add --calib TEXT");
     std::unique_ptr<model::Model> model;
     std::unique_ptr<gguf::GgufFile> file;
-    if (!o.calib.empty()) model = model::Model::load(input_path);
+    if (!o.calib.empty()) model = runtime::load_model(input_path);
     else file = gguf::GgufFile::open(input_path);
     const gguf::GgufFile& input = model ? model->file() : *file;
 
@@ -581,7 +582,7 @@ void run_preset(const Options& o) {
         std::unique_ptr<model::Model> model;
         std::unique_ptr<gguf::GgufFile> file;
         if (!o.calib.empty()) {
-            model = model::Model::load(o.input);
+            model = runtime::load_model(o.input);
             compress::CalibrationOptions calibration;
             calibration.ctx = o.calib_ctx > 0 ? o.calib_ctx : std::min<int64_t>(256, model->config().context_length);
             calibration.max_chunks = o.calib_chunks;

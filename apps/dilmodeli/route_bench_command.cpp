@@ -10,12 +10,13 @@
 #include <sstream>
 #include <tbb/task_arena.h>
 
+#include "runtime/model_loader.h"
 #include "command.h"
 #include "common/cpu_info.h"
 #include "common/error.h"
 #include "common/mapped_file.h"
 #include "model/model.h"
-#include "model/perplexity.h"
+#include "runtime/perplexity.h"
 #include "moe/moe_feed_forward.h"
 #include "moe/route_metrics.h"
 #include "tokenizer/tokenizer.h"
@@ -79,7 +80,7 @@ struct SyntheticLayer {
             w.up.push_back(view(up.data() + e * ff * embd, ff, embd));
             w.down.push_back(view(down.data() + e * embd * ff, embd, ff));
         }
-        layer = std::make_unique<moe::MoeFeedForward>(nullptr, 0, std::move(w), k);
+        layer = std::make_unique<moe::MoeFeedForward>(0, std::move(w), k);
     }
 };
 
@@ -127,8 +128,8 @@ Speedup measure_speedup(moe::MoeFeedForward& layer, int64_t batch, int threads) 
 }
 
 std::vector<moe::RouterMetrics> bench_model(const Options& o, Speedup& speedup, uint64_t l2, uint64_t l3) {
-    auto model = model::Model::load(o.model);
-    auto layers = moe::moe_layers(model->file());
+    auto model = runtime::load_model(o.model);
+    auto layers = moe::moe_layers(*model);
     if (layers.empty()) throw usage_error(o.model + " has no mixture-of-experts layers");
     auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
     MappedFile text(o.text_file);
@@ -139,19 +140,19 @@ std::vector<moe::RouterMetrics> bench_model(const Options& o, Speedup& speedup, 
     so.threads = o.threads;
     so.max_batch = o.ctx;
     model::Session session(*model, so);
-    model::PerplexityOptions po;
+    runtime::PerplexityOptions po;
     po.ctx = o.ctx;
     po.max_chunks = o.chunks;
     po.bos_id = tokenizer->bos_id() >= 0 ? tokenizer->bos_id() : tokens.front();
 
     std::vector<moe::RouterMetrics> results;
     for (const auto& name : split_names(o.routers)) {
-        moe::use_router(model->file(), name, o.router);
+        moe::use_router(*model, name, o.router);
         for (auto* layer : layers) {
             layer->records().clear();
             layer->set_recording(true, o.router.nash_group);
         }
-        const auto ppl = model::perplexity(session, tokens, po);
+        const auto ppl = runtime::perplexity(session, tokens, po);
         std::vector<std::vector<moe::BatchRecord>> records;
         for (auto* layer : layers) {
             records.push_back(std::move(layer->records()));
@@ -162,7 +163,7 @@ std::vector<moe::RouterMetrics> bench_model(const Options& o, Speedup& speedup, 
         m.perplexity = ppl.perplexity;
         results.push_back(std::move(m));
     }
-    moe::use_router(model->file(), "topk");
+    moe::use_router(*model, "topk");
     speedup = measure_speedup(*layers.front(), std::max<int64_t>(32, o.ctx), session.threads());
     return results;
 }

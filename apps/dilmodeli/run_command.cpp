@@ -4,11 +4,12 @@
 #include <random>
 #include <spdlog/spdlog.h>
 
+#include "runtime/model_loader.h"
 #include "command.h"
 #include "moe/moe_feed_forward.h"
 #include "common/error.h"
 #include "common/cpu_info.h"
-#include "model/generation.h"
+#include "runtime/generation.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -18,7 +19,7 @@ void add_run_command(CLI::App& root, Action& action) {
     struct Options {
         std::string model = kDefaultModelPath;
         std::string prompt;
-        model::GenerationOptions generation;
+        runtime::GenerationOptions generation;
         model::SessionOptions session;
         bool seed_given = false;
         bool ignore_eos = false;
@@ -59,8 +60,8 @@ void add_run_command(CLI::App& root, Action& action) {
             o->session.kv_type = model::parse_kv_cache_type(o->kv_type);
 
             auto load_start = std::chrono::steady_clock::now();
-            auto model = model::Model::load(o->model, o->residency.residency());
-            moe::use_router(model->file(), o->router);
+            auto model = runtime::load_model(o->model, {o->residency.residency()});
+            moe::use_router(*model, o->router);
             auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
             model::Session session(*model, o->session);
             const double load_ms =
@@ -73,7 +74,7 @@ void add_run_command(CLI::App& root, Action& action) {
                 std::fflush(stdout);
             };
             if (!o->json) stream(o->prompt);
-            auto result = model::generate(session, *tokenizer, o->prompt, o->generation,
+            auto result = runtime::generate(session, *tokenizer, o->prompt, o->generation,
                                           o->json ? std::function<void(const std::string&)>() : stream);
             if (o->json) {
                 nlohmann::json j = {

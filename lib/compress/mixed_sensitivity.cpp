@@ -1,3 +1,4 @@
+#include "runtime/model_loader.h"
 #include "compress/mixed_sensitivity.h"
 
 #include <algorithm>
@@ -158,7 +159,7 @@ SensitivityReport measure_sensitivity(const gguf::GgufFile& input, const std::ve
     SensitivityReport report;
 
     // Reference distributions: (chunks * ctx, vocab) log-probabilities.
-    auto reference_model = model::Model::load(copy.path());
+    auto reference_model = runtime::load_model(copy.path());
     const int64_t vocab = reference_model->config().n_vocab;
     const int64_t positions = chunks * options.ctx;
     std::vector<float> reference(size_t(positions * vocab));
@@ -188,7 +189,7 @@ SensitivityReport measure_sensitivity(const gguf::GgufFile& input, const std::ve
             copy.write_at(changed.data(), changed.size(), offset);
             double kl = 0;
             {
-                auto perturbed = model::Model::load(copy.path());
+                auto perturbed = runtime::load_model(copy.path());
                 run_chunks(*perturbed, tokens, bos_id, chunks, options.ctx, options.threads,
                            [&](int64_t pos, const float* logits) {
                                log_softmax(logits, vocab, log_probs.data());

@@ -15,7 +15,6 @@
 
 #include "common/error.h"
 #include "common/thread_scratch.h"
-#include "gguf/gguf_file.h"
 #include "kernels/kernel_table.h"
 
 namespace dilmodeli::kernels {
@@ -66,12 +65,6 @@ const TypeKernel& kernel_for(quant::TypeId type) {
     return detail::active_table().types[id];
 }
 
-void check_shape(const WeightMatrix& w) {
-    const quant::TypeInfo& info = quant::type_info(w.type);
-    if (w.cols % info.block_size != 0 || w.row_bytes < info.row_bytes(w.cols))
-        throw usage_error(std::string("matmul: ") + info.name + " matrix of " + std::to_string(w.cols) +
-                          " columns with rows of " + std::to_string(w.row_bytes) + " bytes");
-}
 
 // Runs run(0) .. run(n_tasks - 1), in parallel unless the product (`work` multiply-adds) is
 // too small to pay for spawning tasks.
@@ -321,30 +314,13 @@ void matmul_dequantized(const WeightMatrix& w, const float* x, int64_t n_tokens,
 
 }  // namespace
 
-WeightMatrix WeightMatrix::from_tensor(const gguf::TensorInfo& tensor) {
-    WeightMatrix w;
-    w.type = tensor.type;
-    w.data = tensor.data;
-    w.cols = tensor.row_length();
-    w.rows = tensor.n_rows();
-    w.row_bytes = tensor.type_info().row_bytes(w.cols);
-    check_shape(w);
-    return w;
+void check_shape(const WeightMatrix& w) {
+    const quant::TypeInfo& info = quant::type_info(w.type);
+    if (w.cols % info.block_size != 0 || w.row_bytes < info.row_bytes(w.cols))
+        throw usage_error(std::string("matmul: ") + info.name + " matrix of " + std::to_string(w.cols) +
+                          " columns with rows of " + std::to_string(w.row_bytes) + " bytes");
 }
 
-WeightMatrix WeightMatrix::slice(const gguf::TensorInfo& tensor, int64_t index) {
-    if (tensor.dims.size() != 3 || index < 0 || index >= tensor.dims[2])
-        throw usage_error("tensor '" + tensor.name + "' of shape " + tensor.shape_string() + " has no matrix " +
-                          std::to_string(index));
-    WeightMatrix w;
-    w.type = tensor.type;
-    w.cols = tensor.dims[0];
-    w.rows = tensor.dims[1];
-    w.row_bytes = tensor.type_info().row_bytes(w.cols);
-    w.data = tensor.data + size_t(index) * size_t(w.rows) * w.row_bytes;
-    check_shape(w);
-    return w;
-}
 
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
     if (n_tokens <= 0 || w.rows <= 0) return;

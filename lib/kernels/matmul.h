@@ -9,7 +9,6 @@
 
 #include "quant/quant_type.h"
 
-namespace dilmodeli::gguf { struct TensorInfo; }
 
 namespace dilmodeli::kernels {
 
@@ -21,12 +20,11 @@ struct WeightMatrix {
     int64_t cols = 0;
     size_t row_bytes = 0;
 
-    // Views a GGUF tensor of shape [cols, rows] (dims[0] = cols). 3-D tensors: see slice().
-    static WeightMatrix from_tensor(const gguf::TensorInfo& tensor);
-    // Matrix `index` of a 3-D tensor [cols, rows, n] (e.g. one expert of a MoE layer).
-    static WeightMatrix slice(const gguf::TensorInfo& tensor, int64_t index);
     const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes; }
 };
+
+// Error(Usage) for a matrix whose rows are not whole blocks of its type.
+void check_shape(const WeightMatrix& w);
 
 // y (n_tokens x w.rows, row-major) = x (n_tokens x w.cols, row-major) * w^T.
 // Parallel over output rows (and tokens for large batches) with TBB; call it inside a

@@ -6,7 +6,6 @@
 #include "model/ops.h"
 #include "model/tensor_names.h"
 #include "model/weight_binding.h"
-#include "moe/moe_feed_forward.h"
 
 namespace dilmodeli::model {
 
@@ -46,9 +45,13 @@ uint64_t DenseGated::weight_bytes_per_token() const {
 }
 
 std::unique_ptr<FeedForward> load_feed_forward(const gguf::GgufFile& file, const Architecture& arch, int64_t layer,
-                                               int64_t n_embd, int64_t n_ff) {
-    if (file.find_tensor(tensor_name(TensorRole::FfnGateExps, layer)))
-        return moe::load_moe_feed_forward(file, layer, n_embd, n_ff);
+                                               int64_t n_embd, int64_t n_ff, const ExpertLayerLoader& experts) {
+    if (file.find_tensor(tensor_name(TensorRole::FfnGateExps, layer))) {
+        if (!experts)
+            throw input_error(file.path(), "layer " + std::to_string(layer) +
+                                               " is a mixture of experts, which this loader was not given");
+        return experts(file, layer, n_embd, n_ff);
+    }
     const kernels::WeightMatrix down = bind_matrix(file, tensor_name(TensorRole::FfnDown, layer), n_ff, n_embd);
     if (arch.fused_gate_up) {
         const kernels::WeightMatrix gate_up = bind_matrix(file, tensor_name(TensorRole::FfnUp, layer), n_embd, 2 * n_ff);

@@ -2,6 +2,7 @@
 // The feed-forward half of a transformer block, behind one interface so that dense SwiGLU and
 // mixture-of-experts layers are separate files rather than branches in the forward pass.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -35,9 +36,15 @@ private:
     FfnActivation activation_;
 };
 
-// Builds the feed-forward layer `layer` of a file of family `arch`: MoE when it has
-// blk.N.ffn_gate_exps.weight, else dense, with the gate rows inside ffn_up for families that fuse.
+// Builds a mixture-of-experts layer (layer, n_embd, n_ff of one expert). The MoE module above
+// this one supplies it (moe::expert_layer_loader), so that the model layer does not depend on it.
+using ExpertLayerLoader = std::function<std::unique_ptr<FeedForward>(const gguf::GgufFile& file, int64_t layer,
+                                                                     int64_t n_embd, int64_t n_ff)>;
+
+// Builds the feed-forward layer `layer` of a file of family `arch`: through `experts` when it has
+// blk.N.ffn_gate_exps.weight (Error(BadInput) without one), else dense, with the gate rows inside
+// ffn_up for families that fuse.
 std::unique_ptr<FeedForward> load_feed_forward(const gguf::GgufFile& file, const Architecture& arch, int64_t layer,
-                                               int64_t n_embd, int64_t n_ff);
+                                               int64_t n_embd, int64_t n_ff, const ExpertLayerLoader& experts);
 
 }  // namespace dilmodeli::model

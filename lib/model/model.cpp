@@ -24,7 +24,7 @@ const char* kv_cache_type_name(KvCacheType type) { return type == KvCacheType::F
 namespace {
 
 // A block's weights, named as llama.cpp names them, with the optional parts the file has.
-Layer load_layer(const gguf::GgufFile& f, const ModelConfig& c, int64_t l,
+Layer load_layer(const gguf::GgufFile& f, const ModelConfig& c, int64_t l, const ExpertLayerLoader& experts,
                  std::vector<std::vector<float>>& vectors) {
     const Architecture& a = *c.arch;
     auto name = [l](TensorRole role) { return tensor_name(role, l); };
@@ -64,14 +64,15 @@ Layer load_layer(const gguf::GgufFile& f, const ModelConfig& c, int64_t l,
         L.attn_post_norm = vector(TensorRole::AttnPostNorm, c.n_embd);
         L.ffn_post_norm = vector(TensorRole::FfnPostNorm, c.n_embd);
     }
-    L.ffn = load_feed_forward(f, a, l, c.n_embd, c.n_ff[size_t(l)]);
+    L.ffn = load_feed_forward(f, a, l, c.n_embd, c.n_ff[size_t(l)], experts);
     L.slides = c.layer_slides[size_t(l)];
     return L;
 }
 
 }  // namespace
 
-std::unique_ptr<Model> Model::load(const std::string& path, Residency residency) {
+std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& options) {
+    const Residency residency = options.residency;
     std::unique_ptr<Model> m(new Model());
     m->file_ = gguf::GgufFile::open(path);
     gguf::GgufFile& f = *m->file_;
@@ -103,7 +104,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, Residency residency)
     m->rope_original_context_ =
         f.get_int_or(c.architecture + ".rope.scaling.original_context_length", c.context_length);
     m->layers_.reserve(size_t(c.n_layers));
-    for (int64_t l = 0; l < c.n_layers; ++l) m->layers_.push_back(load_layer(f, c, l, m->converted_vectors_));
+    for (int64_t l = 0; l < c.n_layers; ++l) m->layers_.push_back(load_layer(f, c, l, options.expert_layers, m->converted_vectors_));
     return m;
 }
 

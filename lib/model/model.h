@@ -39,14 +39,24 @@ struct Layer {
     bool slides = false;               // attends within config.sliding_window, with the local rope base
 };
 
+struct LoadOptions {
+    Residency residency = Residency::Mapped;
+    ExpertLayerLoader expert_layers;  // for MoE files (runtime::load_model supplies moe's)
+};
+
 class Model {
 public:
     // Maps and validates the file, then copies it into memory if `residency` says so (Auto: see
     // choose_residency); Error(BadInput) for anything the forward pass cannot use.
-    static std::unique_ptr<Model> load(const std::string& path, Residency residency = Residency::Mapped);
+    static std::unique_ptr<Model> load(const std::string& path, const LoadOptions& options);
+    static std::unique_ptr<Model> load(const std::string& path, Residency residency = Residency::Mapped) {
+        return load(path, LoadOptions{residency, {}});
+    }
 
     const ModelConfig& config() const { return config_; }
     const gguf::GgufFile& file() const { return *file_; }
+    // Layer l's feed-forward half (dense or mixture of experts), e.g. to give MoE layers a router.
+    FeedForward& feed_forward(int64_t layer) { return *layers_.at(size_t(layer)).ffn; }
     // Weight bytes one generated token reads (every matrix once), for roofline figures.
     uint64_t weight_bytes_per_token() const;
 

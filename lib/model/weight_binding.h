@@ -5,9 +5,18 @@
 
 #include "kernels/matmul.h"
 
-namespace dilmodeli::gguf { class GgufFile; }
+namespace dilmodeli::gguf {
+class GgufFile;
+struct TensorInfo;
+}
 
 namespace dilmodeli::model {
+
+// A GGUF tensor of shape [cols, rows] (dims[0] = cols) as a matrix of the kernels, in place.
+kernels::WeightMatrix matrix_of(const gguf::TensorInfo& tensor);
+// Matrix `index` of a 3-D tensor [cols, rows, n] (one expert of a MoE layer); Error(Usage) when
+// there is no such matrix.
+kernels::WeightMatrix matrix_slice(const gguf::TensorInfo& tensor, int64_t index);
 
 // A 2-D tensor of shape [cols, rows]; Error(BadInput) naming it when absent or misshapen.
 kernels::WeightMatrix bind_matrix(const gguf::GgufFile& file, const std::string& name, int64_t cols, int64_t rows);

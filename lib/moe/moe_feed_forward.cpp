@@ -17,13 +17,6 @@ namespace dilmodeli::moe {
 
 namespace {
 
-// Alive MoE layers by the file they map.
-std::mutex registry_mutex;
-std::multimap<const gguf::GgufFile*, MoeFeedForward*>& registry() {
-    static std::multimap<const gguf::GgufFile*, MoeFeedForward*> layers;
-    return layers;
-}
-
 std::vector<kernels::WeightMatrix> bind_experts(const gguf::GgufFile& file, const std::string& name, int64_t cols,
                                                 int64_t rows, int64_t n_experts) {
     const gguf::TensorInfo& t = file.require_tensor(name);
@@ -32,7 +25,7 @@ std::vector<kernels::WeightMatrix> bind_experts(const gguf::GgufFile& file, cons
                                            std::to_string(cols) + ", " + std::to_string(rows) + ", " +
                                            std::to_string(n_experts) + "]");
     std::vector<kernels::WeightMatrix> experts;
-    for (int64_t e = 0; e < n_experts; ++e) experts.push_back(kernels::WeightMatrix::slice(t, e));
+    for (int64_t e = 0; e < n_experts; ++e) experts.push_back(model::matrix_slice(t, e));
     return experts;
 }
 
@@ -72,25 +65,12 @@ Combine parse_combine(const std::string& name) {
     throw usage_error("unknown combine mode '" + name + "' (choose softmax or uniform)");
 }
 
-MoeFeedForward::MoeFeedForward(const gguf::GgufFile* owner, int64_t layer, MoeWeights weights, int64_t experts_used)
-    : owner_(owner), layer_(layer), w_(std::move(weights)), k_(0), router_(make_router("topk")) {
+MoeFeedForward::MoeFeedForward(int64_t layer, MoeWeights weights, int64_t experts_used)
+    : layer_(layer), w_(std::move(weights)), k_(0), router_(make_router("topk")) {
     if (w_.gate.empty() || w_.gate.size() != w_.up.size() || w_.gate.size() != w_.down.size() ||
         w_.router.rows != int64_t(w_.gate.size()))
         throw usage_error("MoE layer " + std::to_string(layer) + ": router rows and expert counts disagree");
     set_experts_used(experts_used);
-    std::lock_guard<std::mutex> lock(registry_mutex);
-    registry().emplace(owner_, this);
-}
-
-MoeFeedForward::~MoeFeedForward() {
-    std::lock_guard<std::mutex> lock(registry_mutex);
-    auto range = registry().equal_range(owner_);
-    for (auto it = range.first; it != range.second; ++it) {
-        if (it->second == this) {
-            registry().erase(it);
-            break;
-        }
-    }
 }
 
 void MoeFeedForward::set_experts_used(int64_t k) {
@@ -297,24 +277,29 @@ std::unique_ptr<MoeFeedForward> load_moe_feed_forward(const gguf::GgufFile& file
             w.shared_gate_inp = reinterpret_cast<const float*>(gate_inp->data);
         }
     }
-    return std::make_unique<MoeFeedForward>(&file, layer, std::move(w), used);
+    return std::make_unique<MoeFeedForward>(layer, std::move(w), used);
 }
 
-std::vector<MoeFeedForward*> moe_layers(const gguf::GgufFile& file) {
+model::ExpertLayerLoader expert_layer_loader(const std::string& router, const RouterOptions& options) {
+    make_router(router, options);  // validates the name before any layer is read
+    return [router, options](const gguf::GgufFile& file, int64_t layer, int64_t n_embd,
+                             int64_t n_ff) -> std::unique_ptr<model::FeedForward> {
+        auto moe = load_moe_feed_forward(file, layer, n_embd, n_ff);
+        if (router != "topk") moe->set_router(make_router(router, options));
+        return moe;
+    };
+}
+
+std::vector<MoeFeedForward*> moe_layers(model::Model& model) {
     std::vector<MoeFeedForward*> layers;
-    {
-        std::lock_guard<std::mutex> lock(registry_mutex);
-        auto range = registry().equal_range(&file);
-        for (auto it = range.first; it != range.second; ++it) layers.push_back(it->second);
-    }
-    std::sort(layers.begin(), layers.end(),
-              [](const MoeFeedForward* a, const MoeFeedForward* b) { return a->layer() < b->layer(); });
+    for (int64_t l = 0; l < model.config().n_layers; ++l)
+        if (auto* moe = dynamic_cast<MoeFeedForward*>(&model.feed_forward(l))) layers.push_back(moe);
     return layers;
 }
 
-void use_router(const gguf::GgufFile& file, const std::string& name, const RouterOptions& options) {
+void use_router(model::Model& model, const std::string& name, const RouterOptions& options) {
     make_router(name, options);  // validates the name even for a dense model
-    for (MoeFeedForward* layer : moe_layers(file)) layer->set_router(make_router(name, options));
+    for (MoeFeedForward* layer : moe_layers(model)) layer->set_router(make_router(name, options));
 }
 
 }  // namespace dilmodeli::moe

@@ -18,6 +18,7 @@
 
 #include "kernels/matmul.h"
 #include "model/feed_forward.h"
+#include "model/model.h"
 #include "moe/router.h"
 
 namespace dilmodeli::gguf { class GgufFile; }
@@ -59,10 +60,7 @@ BatchRecord make_batch_record(int64_t layer, const Routing& routing, int64_t n_e
 
 class MoeFeedForward : public model::FeedForward {
 public:
-    // `owner`: the file the weights map (may be null for weights in memory); layers are found
-    // by it in moe_layers().
-    MoeFeedForward(const gguf::GgufFile* owner, int64_t layer, MoeWeights weights, int64_t experts_used);
-    ~MoeFeedForward() override;
+    MoeFeedForward(int64_t layer, MoeWeights weights, int64_t experts_used);
     MoeFeedForward(const MoeFeedForward&) = delete;
     MoeFeedForward& operator=(const MoeFeedForward&) = delete;
 
@@ -81,7 +79,6 @@ public:
     int64_t n_embd() const { return w_.router.cols; }
     int64_t n_ff() const { return w_.gate.front().rows; }
     uint64_t expert_bytes() const;  // weights of one expert (gate + up + down)
-    const gguf::GgufFile* owner() const { return owner_; }
 
     void set_router(std::unique_ptr<Router> router) { router_ = std::move(router); }
     Router& router() { return *router_; }
@@ -95,7 +92,6 @@ public:
     std::vector<BatchRecord>& records() { return records_; }
 
 private:
-    const gguf::GgufFile* owner_;
     int64_t layer_;
     MoeWeights w_;
     int64_t k_;
@@ -112,16 +108,19 @@ private:
     std::vector<int64_t> slot_row_;              // (n_tokens, k) grouped row of each slot, -1 dropped
 };
 
-// Builds layer `layer` of a llama MoE file (the loader of model::load_feed_forward), with the
-// plain top-k router. Error(BadInput) naming the tensor for a missing or misshapen one.
+// Builds layer `layer` of a llama MoE file, with the plain top-k router. Error(BadInput) naming
+// the tensor for a missing or misshapen one.
 std::unique_ptr<MoeFeedForward> load_moe_feed_forward(const gguf::GgufFile& file, int64_t layer,
                                                       int64_t n_embd, int64_t n_ff);
 
-// The MoE layers built from `file` that are alive, in layer order. Model keeps its layers
-// private; tools reach them by the model's file: moe_layers(model->file()).
-std::vector<MoeFeedForward*> moe_layers(const gguf::GgufFile& file);
-// Gives every MoE layer of the file its own router `name` (fresh state). Error(Usage) for an
+// The model layer's hook for the feed-forward layers of MoE files: load_moe_feed_forward, each
+// with its own router `router` (Error(Usage) for an unknown name).
+model::ExpertLayerLoader expert_layer_loader(const std::string& router = "topk", const RouterOptions& options = {});
+
+// The model's MoE layers, in layer order (none for a dense model).
+std::vector<MoeFeedForward*> moe_layers(model::Model& model);
+// Gives every MoE layer of the model its own router `name` (fresh state). Error(Usage) for an
 // unknown name; nothing happens for a dense model.
-void use_router(const gguf::GgufFile& file, const std::string& name, const RouterOptions& options = {});
+void use_router(model::Model& model, const std::string& name, const RouterOptions& options = {});
 
 }  // namespace dilmodeli::moe

@@ -1,3 +1,4 @@
+#include "model/weight_binding.h"
 #include "moe/moefy.h"
 
 #include <algorithm>
@@ -237,8 +238,8 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
         const int64_t m = (ff + E - 1) / E;
         expert_ff[size_t(l)] = m;
         report.padding_channels += m * E - ff;
-        const auto gate_w = kernels::WeightMatrix::from_tensor(file->require_tensor(blk + "ffn_gate.weight"));
-        const auto up_w = kernels::WeightMatrix::from_tensor(file->require_tensor(blk + "ffn_up.weight"));
+        const auto gate_w = model::matrix_of(file->require_tensor(blk + "ffn_gate.weight"));
+        const auto up_w = model::matrix_of(file->require_tensor(blk + "ffn_up.weight"));
         const auto gate = dequantize(gate_w);
         const std::vector<float>* x = report.calibrated ? &calib[size_t(l)] : nullptr;
         const int64_t n_tokens = x ? int64_t(x->size()) / d : 0;
@@ -260,7 +261,7 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
         plan.slots = balanced_kmeans(features, ff, dim, E, m, options.iterations, options.seed + uint64_t(l));
         plan.router = centroid_router(gate, plan.slots, E, d);
         if (x) {
-            const auto down = dequantize(kernels::WeightMatrix::from_tensor(file->require_tensor(blk + "ffn_down.weight")));
+            const auto down = dequantize(model::matrix_of(file->require_tensor(blk + "ffn_down.weight")));
             const auto outputs = expert_outputs(hidden, down, d, plan.slots, E, n_tokens);
             LayerRouterReport lr;
             lr.centroid_error = reconstruction_error(plan.router, *x, outputs, n_tokens, d, E, options.top_k);
@@ -337,7 +338,7 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
             out.dims = {d, m, E};
             out.type = info->type;
             out.produce = [info, plan](std::vector<uint8_t>& bytes) {
-                const auto w = kernels::WeightMatrix::from_tensor(*info);
+                const auto w = model::matrix_of(*info);
                 for (int32_t ch : plan->slots) {
                     if (ch < 0)
                         bytes.insert(bytes.end(), w.row_bytes, uint8_t(0));
@@ -350,7 +351,7 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
             out.dims = {m, d, E};
             out.type = quant::TypeId::F32;
             out.produce = [info, plan, m, d, E, expert_scale](std::vector<uint8_t>& bytes) {
-                const auto w = kernels::WeightMatrix::from_tensor(*info);  // (n_ff -> n_embd): d rows of n_ff
+                const auto w = model::matrix_of(*info);  // (n_ff -> n_embd): d rows of n_ff
                 const auto down = dequantize(w);
                 std::vector<float> expert(size_t(d * m));
                 for (int64_t e = 0; e < E; ++e) {

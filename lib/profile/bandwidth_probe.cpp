@@ -18,7 +18,7 @@
 #endif
 
 #include "common/error.h"
-#include "model/benchmark.h"
+#include "runtime/benchmark.h"
 
 namespace dilmodeli::profile {
 namespace {
@@ -245,9 +245,9 @@ BandwidthReport measure_bandwidth(const BandwidthOptions& o) {
         std::vector<double> triad_rates = measure(arenas[k], t, 24.0 * double(n), o, triad_pass);
         StreamFigures s;
         s.threads = t;
-        s.triad_gb_per_s = model::median(triad_rates);
+        s.triad_gb_per_s = runtime::median(triad_rates);
         s.triad_best_gb_per_s = *std::max_element(triad_rates.begin(), triad_rates.end());
-        s.read_gb_per_s = model::median(measure(arenas[k], t, double(read_bytes) * t, o, read_pass));
+        s.read_gb_per_s = runtime::median(measure(arenas[k], t, double(read_bytes) * t, o, read_pass));
         report.stream.push_back(s);
     }
 
@@ -270,7 +270,7 @@ BandwidthReport measure_bandwidth(const BandwidthOptions& o) {
                 for (uint64_t r = 0; r < reps; ++r) x ^= kernel.fn(p0, slice);
                 sink.fetch_xor(x, std::memory_order_relaxed);
             };
-            p.gb_per_s.push_back(model::median(measure(arenas[k], t, double(slice) * t, o, pass)));
+            p.gb_per_s.push_back(runtime::median(measure(arenas[k], t, double(slice) * t, o, pass)));
         }
         report.ladder.push_back(p);
     }

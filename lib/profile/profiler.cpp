@@ -1,3 +1,4 @@
+#include "runtime/model_loader.h"
 #include "profile/profiler.h"
 
 #include <algorithm>
@@ -8,7 +9,7 @@
 #include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "model/model.h"
-#include "model/sampler.h"
+#include "runtime/sampler.h"
 #include "profile/forward_profile.h"
 #include "profile/recommendations.h"
 #include "tokenizer/tokenizer.h"
@@ -129,9 +130,9 @@ ThreadScaling time_threads(model::Model& model, const model::SessionOptions& bas
     auto start = Clock::now();
     session.decode(prompt.data(), int64_t(prompt.size()), false);
     s.pp_tok_per_s = double(prompt.size()) / seconds_since(start);
-    model::SamplerOptions sampler_options;
+    runtime::SamplerOptions sampler_options;
     sampler_options.seed = seed;
-    model::Sampler sampler(sampler_options);
+    runtime::Sampler sampler(sampler_options);
     std::vector<int32_t> history = prompt;
     const int64_t n_vocab = model.config().n_vocab;
     start = Clock::now();
@@ -200,7 +201,7 @@ ProfileReport run_profile(const ProfileOptions& o) {
     o.validate();
     const auto start = Clock::now();
     PerfCounters counters;  // first, so the worker threads created later are counted
-    auto model = model::Model::load(o.model_path, o.residency);
+    auto model = runtime::load_model(o.model_path, {o.residency});
     const model::ModelConfig& c = model->config();
 
     ProfileReport r;
@@ -245,9 +246,9 @@ ProfileReport run_profile(const ProfileOptions& o) {
     const CounterSample prompt_counters = counters.difference(before, after);
 
     profile.set_phase(Phase::Generation);
-    model::SamplerOptions sampler_options;
+    runtime::SamplerOptions sampler_options;
     sampler_options.seed = o.seed;
-    model::Sampler sampler(sampler_options);
+    runtime::Sampler sampler(sampler_options);
     std::vector<int32_t> history = prompt;
     before = counters.snapshot();
     t0 = Clock::now();

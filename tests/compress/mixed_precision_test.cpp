@@ -13,7 +13,7 @@
 #include "compress/tensor_roles.h"
 #include "gguf/gguf_file.h"
 #include "model/model.h"
-#include "model/perplexity.h"
+#include "runtime/perplexity.h"
 #include "support/run_cli.h"
 #include "support/shared_data.h"
 #include "tokenizer/tokenizer.h"
@@ -43,11 +43,11 @@ double perplexity_of(const std::string& path, int64_t chunks) {
     so.context = 256;
     so.max_batch = 256;
     model::Session session(*model, so);
-    model::PerplexityOptions po;
+    runtime::PerplexityOptions po;
     po.ctx = 256;
     po.max_chunks = chunks;
     po.bos_id = tokenizer->bos_id();
-    return model::perplexity(session, tokens, po).perplexity;
+    return runtime::perplexity(session, tokens, po).perplexity;
 }
 
 }  // namespace

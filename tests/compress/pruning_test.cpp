@@ -13,7 +13,7 @@
 #include "compress/pruning.h"
 #include "gguf/gguf_file.h"
 #include "model/model.h"
-#include "model/perplexity.h"
+#include "runtime/perplexity.h"
 #include "support/run_cli.h"
 #include "support/shared_data.h"
 #include "tokenizer/tokenizer.h"
@@ -76,11 +76,11 @@ double heldout_perplexity(const std::string& path, int64_t ctx, int64_t chunks) 
     so.context = ctx;
     so.max_batch = ctx;
     model::Session session(*model, so);
-    model::PerplexityOptions po;
+    runtime::PerplexityOptions po;
     po.ctx = ctx;
     po.max_chunks = chunks;
     po.bos_id = tokenizer->bos_id();
-    return model::perplexity(session, tokens, po).perplexity;
+    return runtime::perplexity(session, tokens, po).perplexity;
 }
 
 const compress::PruneMethod kMethods[] = {compress::PruneMethod::Magnitude, compress::PruneMethod::Wanda,

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "model/weight_binding.h"
 #include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "kernels/matmul.h"
@@ -335,14 +336,14 @@ TEST_CASE("dequantize_row and slice view the stored rows", "[kernels]") {
     tensor.dims = {cols, rows, experts};
     tensor.type = TypeId::Q8_0;
     tensor.data = bytes.data();
-    const WeightMatrix second = WeightMatrix::slice(tensor, 1);
+    const WeightMatrix second = dilmodeli::model::matrix_slice(tensor, 1);
     CHECK(second.rows == rows);
     CHECK(second.cols == cols);
     std::vector<float> got(static_cast<size_t>(cols)), want(static_cast<size_t>(cols));
     kernels::dequantize_row(second, 2, got.data());
     info.dequantize_row(bytes.data() + size_t(rows + 2) * info.row_bytes(cols), want.data(), cols);
     CHECK(got == want);
-    CHECK_THROWS_AS(WeightMatrix::slice(tensor, 2), Error);
-    const WeightMatrix all = WeightMatrix::from_tensor(tensor);
+    CHECK_THROWS_AS(dilmodeli::model::matrix_slice(tensor, 2), Error);
+    const WeightMatrix all = dilmodeli::model::matrix_of(tensor);
     CHECK(all.rows == rows * experts);
 }

@@ -11,11 +11,11 @@
 #include "compress/model_quantizer.h"
 #include "compress/tensor_roles.h"
 #include "gguf/gguf_file.h"
-#include "model/family_transplant.h"
-#include "model/generation.h"
+#include "producers/family_transplant.h"
+#include "runtime/generation.h"
 #include "model/model.h"
-#include "model/perplexity.h"
-#include "model/sampler.h"
+#include "runtime/perplexity.h"
+#include "runtime/sampler.h"
 #include "support/shared_data.h"
 #include "tokenizer/tokenizer.h"
 
@@ -64,22 +64,22 @@ double perplexity_of(model::Model& m, const tokenizer::Tokenizer& tok, int64_t c
     so.max_batch = 256;
     so.threads = 2;
     model::Session session(m, so);
-    model::PerplexityOptions po;
+    runtime::PerplexityOptions po;
     po.ctx = 256;
     po.max_chunks = chunks;
     po.bos_id = tok.bos_id();
-    return model::perplexity(session, tokens, po).perplexity;
+    return runtime::perplexity(session, tokens, po).perplexity;
 }
 
 std::string greedy(model::Model& m, const tokenizer::Tokenizer& tok, const std::string& prompt) {
     model::SessionOptions so;
     so.threads = 2;
     model::Session session(m, so);
-    model::GenerationOptions go;
+    runtime::GenerationOptions go;
     go.n_predict = 48;
     go.sampler.temperature = 0;
     go.stop_at_end_of_generation = false;
-    return model::generate(session, tok, prompt, go).text;
+    return runtime::generate(session, tok, prompt, go).text;
 }
 
 // Of the continuation's positions, how many our argmax predicts as llama.cpp's greedy text goes on.
@@ -94,7 +94,7 @@ std::pair<int, int> teacher_forced(model::Model& m, const tokenizer::Tokenizer& 
     const int64_t vocab = m.config().n_vocab;
     int agree = 0, total = 0;
     for (size_t pos = head.size() - 1; pos + 1 < full.size(); ++pos, ++total)
-        agree += model::argmax(&session.logits()[pos * size_t(vocab)], vocab) == full[pos + 1];
+        agree += runtime::argmax(&session.logits()[pos * size_t(vocab)], vocab) == full[pos + 1];
     return {agree, total};
 }
 
@@ -105,7 +105,7 @@ void check_family(const std::string& family) {
     REQUIRE(goldens.size() == 4);
     const std::string dir = temp_dir("family-" + family);
     const std::string f32 = dir + "/F32.gguf";
-    model::transplant_llama_model({shared_path(source), f32, model::find_architecture(family)->family, 1});
+    producers::transplant_llama_model({shared_path(source), f32, model::find_architecture(family)->family, 1});
     for (const Golden& g : goldens) {
         const auto m = model::Model::load(file_of_type(dir, f32, g.type));
         CHECK(m->config().architecture == family);

@@ -6,7 +6,7 @@
 
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
-#include "model/family_transplant.h"
+#include "producers/family_transplant.h"
 #include "support/run_cli.h"
 #include "support/shared_data.h"
 
@@ -20,7 +20,7 @@ template <typename Edit>
 std::string broken_qwen3(const std::string& dir, const std::string& name, Edit edit) {
     const std::string good = dir + "/good.gguf";
     if (!path_exists(good))
-        model::transplant_llama_model(
+        producers::transplant_llama_model(
             {shared_path("models/tinystories-5M/tinystories-5M-F32.gguf"), good, model::Family::Qwen3, 1});
     const auto file = gguf::GgufFile::open(good);
     std::vector<gguf::KeyValue> meta = file->metadata();
@@ -86,8 +86,8 @@ TEST_CASE("moefy of a non-llama family and structured pruning of fused gate+up a
     if (!have_shared("models/tinystories-5M/tinystories-5M-F32.gguf")) return;
     const std::string dir = temp_dir("family-refusals");
     const std::string source = shared_path("models/tinystories-5M/tinystories-5M-F32.gguf");
-    model::transplant_llama_model({source, dir + "/qwen3.gguf", model::Family::Qwen3, 1});
-    model::transplant_llama_model({source, dir + "/phi3.gguf", model::Family::Phi3, 1});
+    producers::transplant_llama_model({source, dir + "/qwen3.gguf", model::Family::Qwen3, 1});
+    producers::transplant_llama_model({source, dir + "/phi3.gguf", model::Family::Phi3, 1});
     const CliResult moefy = run_cli("moefy " + quoted(dir + "/qwen3.gguf") + " " + quoted(dir + "/moe.gguf") +
                                     " --experts 4 --top-k 2");
     CHECK(moefy.exit_code == 1);

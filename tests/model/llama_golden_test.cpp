@@ -7,11 +7,11 @@
 #include <map>
 #include <tuple>
 
-#include "model/generation.h"
+#include "runtime/generation.h"
 #include "model/golden_support.h"
 #include "model/model.h"
-#include "model/perplexity.h"
-#include "model/sampler.h"
+#include "runtime/perplexity.h"
+#include "runtime/sampler.h"
 #include "tokenizer/tokenizer.h"
 
 using namespace dilmodeli;
@@ -37,11 +37,11 @@ std::string greedy(Loaded& l, const std::string& prompt, int n_predict, int thre
     so.threads = threads;
     so.kv_type = kv_type;
     model::Session session(*l.model, so);
-    model::GenerationOptions go;
+    runtime::GenerationOptions go;
     go.n_predict = n_predict;
     go.sampler.temperature = 0;
     go.stop_at_end_of_generation = false;
-    return model::generate(session, *l.tokenizer, prompt, go).text;
+    return runtime::generate(session, *l.tokenizer, prompt, go).text;
 }
 
 // Feeds prompt + golden continuation and counts how often our argmax predicts the next golden
@@ -56,7 +56,7 @@ std::pair<int, int> teacher_forced_agreement(Loaded& l, const GreedyCase& g) {
     const int64_t vocab = l.model->config().n_vocab;
     int agree = 0, total = 0;
     for (size_t pos = prompt.size() - 1; pos + 1 < full.size(); ++pos) {
-        agree += model::argmax(&session.logits()[pos * size_t(vocab)], vocab) == full[pos + 1];
+        agree += runtime::argmax(&session.logits()[pos * size_t(vocab)], vocab) == full[pos + 1];
         ++total;
     }
     return {agree, total};
@@ -72,11 +72,11 @@ double perplexity_of(const std::string& model_file, const std::string& text_file
     so.max_batch = 256;
     so.kv_type = kv_type;
     model::Session session(*l.model, so);
-    model::PerplexityOptions po;
+    runtime::PerplexityOptions po;
     po.ctx = 256;
     po.max_chunks = chunks;
     po.bos_id = l.tokenizer->bos_id();
-    auto r = model::perplexity(session, tokens, po);
+    auto r = runtime::perplexity(session, tokens, po);
     CHECK(r.scored_tokens == r.chunks * 127);
     return r.perplexity;
 }
@@ -114,11 +114,11 @@ TEST_CASE("generation gives the same tokens with 1 and 2 threads and the same se
         model::SessionOptions so;
         so.threads = threads;
         model::Session session(*l.model, so);
-        model::GenerationOptions go;
+        runtime::GenerationOptions go;
         go.n_predict = 40;
         go.sampler.temperature = 0.9f;
         go.sampler.seed = seed;
-        return model::generate(session, *l.tokenizer, "Once upon a time", go).tokens;
+        return runtime::generate(session, *l.tokenizer, "Once upon a time", go).tokens;
     };
     const auto a = sample(1, 7);
     CHECK(a == sample(2, 7));

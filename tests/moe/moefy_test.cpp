@@ -3,10 +3,11 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "runtime/model_loader.h"
 #include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "model/model.h"
-#include "model/perplexity.h"
+#include "runtime/perplexity.h"
 #include "moe/moe_feed_forward.h"
 #include "moe/moefy.h"
 #include "support/run_cli.h"
@@ -35,11 +36,11 @@ void check_dense_equivalence(const std::string& dense_path, int64_t experts, con
     o.top_k = experts;
     const auto report = moe::moefy(dense_path, out, o);
     REQUIRE(report.experts == experts);
-    auto dense = model::Model::load(dense_path);
-    auto moe_model = model::Model::load(out);
+    auto dense = runtime::load_model(dense_path);
+    auto moe_model = runtime::load_model(out);
     REQUIRE(moe_model->config().n_experts == experts);
     REQUIRE(moe_model->config().n_experts_used == experts);
-    const auto layers = moe::moe_layers(moe_model->file());
+    const auto layers = moe::moe_layers(*moe_model);
     REQUIRE(int64_t(layers.size()) == moe_model->config().n_layers);
     for (auto* layer : layers) layer->set_combine(moe::Combine::uniform);
     const std::vector<int32_t> tokens = {1, 400, 37, 91, 250, 13, 77, 301, 5, 120, 66, 240};
@@ -99,7 +100,7 @@ TEST_CASE("a moefied model with llama.cpp's gating loads and gives a finite perp
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     REQUIRE(r.out.find("\"expert_ff\": 43") != std::string::npos);
-    auto m = model::Model::load(dir + "/moe.gguf");
+    auto m = runtime::load_model(dir + "/moe.gguf");
     const auto file = gguf::GgufFile::open(dir + "/moe.gguf");
     REQUIRE(file->require_tensor("blk.0.ffn_gate_exps.weight").dims == std::vector<int64_t>{64, 43, 4});
     REQUIRE(file->require_tensor("blk.0.ffn_down_exps.weight").dims == std::vector<int64_t>{43, 64, 4});
@@ -112,10 +113,10 @@ TEST_CASE("a moefied model with llama.cpp's gating loads and gives a finite perp
     so.context = 128;
     so.max_batch = 128;
     model::Session session(*m, so);
-    model::PerplexityOptions po;
+    runtime::PerplexityOptions po;
     po.ctx = 128;
     po.max_chunks = 3;
-    const auto ppl = model::perplexity(session, tokens, po);
+    const auto ppl = runtime::perplexity(session, tokens, po);
     REQUIRE(std::isfinite(ppl.perplexity));
     REQUIRE(ppl.perplexity > 1.0);
 }

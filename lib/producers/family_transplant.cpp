@@ -1,4 +1,4 @@
-#include "model/family_transplant.h"
+#include "producers/family_transplant.h"
 
 #include <algorithm>
 #include <array>
@@ -13,11 +13,13 @@
 #include "model/matmul_observer.h"
 #include "model/model.h"
 #include "model/model_config.h"
-#include "model/sampler.h"
+#include "runtime/sampler.h"
 #include "model/tensor_names.h"
 #include "tokenizer/tokenizer.h"
 
-namespace dilmodeli::model {
+namespace dilmodeli::producers {
+
+using namespace model;  // producers write files of the model layer's shapes and names
 namespace {
 
 // splitmix64, for small reproducible perturbations.
@@ -144,7 +146,7 @@ OutputScales measure_output_scales(const std::string& path) {
     Session reader(*m, so);
     while (int64_t(text.size()) < length) {
         reader.decode(&text.back(), 1, false);
-        text.push_back(argmax(reader.logits().data(), m->config().n_vocab));
+        text.push_back(runtime::argmax(reader.logits().data(), m->config().n_vocab));
     }
     Session measured(*m, so);
     OutputMeter meter(m->file(), m->config().n_layers);
@@ -266,4 +268,4 @@ uint64_t transplant_llama_model(const TransplantOptions& o) {
     return gguf::write_gguf(o.output_path, meta, b.tensors(), wo);
 }
 
-}  // namespace dilmodeli::model
+}  // namespace dilmodeli::producers

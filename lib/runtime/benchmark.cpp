@@ -1,4 +1,4 @@
-#include "model/benchmark.h"
+#include "runtime/benchmark.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,7 +7,9 @@
 #include "common/error.h"
 #include "model/model.h"
 
-namespace dilmodeli::model {
+namespace dilmodeli::runtime {
+
+using namespace model;  // the runtime drives the model layer's sessions
 
 double median(std::vector<double> values) {
     if (values.empty()) return 0;
@@ -66,4 +68,4 @@ BenchmarkResult run_benchmark(Model& model, const BenchmarkOptions& o) {
     return r;
 }
 
-}  // namespace dilmodeli::model
+}  // namespace dilmodeli::runtime

@@ -5,7 +5,7 @@
 
 #include "common/error.h"
 #include "gguf/gguf_file.h"
-#include "model/llama2c_import.h"
+#include "producers/llama2c_import.h"
 #include "support/run_cli.h"
 #include "support/shared_data.h"
 
@@ -58,15 +58,15 @@ TEST_CASE("import llama2c rejects a truncated checkpoint and a mismatched tokeni
     const std::string dir = temp_dir("import-bad");
     const std::string bin = read_text_file(shared_path(kCheckpoint));
     std::ofstream(dir + "/short.bin", std::ios::binary) << bin.substr(0, bin.size() - 100);
-    model::Llama2cImportOptions options;
+    producers::Llama2cImportOptions options;
     options.checkpoint_path = dir + "/short.bin";
     options.tokenizer_path = shared_path(kTokenizer);
     options.output_path = dir + "/out.gguf";
-    CHECK_THROWS_WITH(model::import_llama2c(options), Catch::Contains("does not match the header"));
+    CHECK_THROWS_WITH(producers::import_llama2c(options), Catch::Contains("does not match the header"));
 
     options.checkpoint_path = shared_path(kCheckpoint);
     options.tokenizer_path = shared_path("models/tokenizers/tokenizer.bin");  // 32,000 tokens
-    CHECK_THROWS_WITH(model::import_llama2c(options), Catch::Contains("bytes after token 511"));
+    CHECK_THROWS_WITH(producers::import_llama2c(options), Catch::Contains("bytes after token 511"));
     CHECK_FALSE(path_exists(dir + "/out.gguf"));
 
     CliResult r = run_cli("import llama2c " + quoted(dir + "/short.bin") + " --tokenizer " +

@@ -5,7 +5,7 @@
 #include <random>
 #include <vector>
 
-namespace dilmodeli::model {
+namespace dilmodeli::runtime {
 
 struct SamplerOptions {
     float temperature = 0.8f;  // <= 0: greedy
@@ -39,4 +39,4 @@ private:
 
 int32_t argmax(const float* logits, int64_t n);
 
-}  // namespace dilmodeli::model
+}  // namespace dilmodeli::runtime

@@ -9,12 +9,12 @@
 
 #include "model/architecture.h"
 
-namespace dilmodeli::model {
+namespace dilmodeli::producers {
 
 struct TransplantOptions {
     std::string input_path;   // a llama GGUF with F32 weights
     std::string output_path;
-    Family family = Family::Llama;
+    model::Family family = model::Family::Llama;
     uint64_t seed = 1;        // of the small biases and norm weights the family adds
 };
 
@@ -22,4 +22,4 @@ struct TransplantOptions {
 // llama file, Error(Usage) for an output that would overwrite it.
 uint64_t transplant_llama_model(const TransplantOptions& options);
 
-}  // namespace dilmodeli::model
+}  // namespace dilmodeli::producers

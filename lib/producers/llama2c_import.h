@@ -3,7 +3,7 @@
 // "ak42" version-1 fp32 export) with their tokenizer.bin into a GGUF of architecture `llama`.
 #include <string>
 
-namespace dilmodeli::model {
+namespace dilmodeli::producers {
 
 struct Llama2cImportOptions {
     std::string checkpoint_path;  // model .bin
@@ -23,4 +23,4 @@ struct Llama2cImportResult {
 
 Llama2cImportResult import_llama2c(const Llama2cImportOptions& options);
 
-}  // namespace dilmodeli::model
+}  // namespace dilmodeli::producers

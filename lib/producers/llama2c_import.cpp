@@ -1,4 +1,4 @@
-#include "model/llama2c_import.h"
+#include "producers/llama2c_import.h"
 
 #include <cctype>
 #include <cstring>
@@ -8,7 +8,8 @@
 #include "common/mapped_file.h"
 #include "gguf/gguf_writer.h"
 
-namespace dilmodeli::model {
+namespace dilmodeli::producers {
+
 namespace {
 
 using gguf::KeyValue;
@@ -280,4 +281,4 @@ Llama2cImportResult import_llama2c(const Llama2cImportOptions& options) {
     return result;
 }
 
-}  // namespace dilmodeli::model
+}  // namespace dilmodeli::producers

@@ -1,4 +1,4 @@
-#include "model/generation.h"
+#include "runtime/generation.h"
 
 #include <chrono>
 
@@ -7,7 +7,9 @@
 #include "tokenizer/token_streamer.h"
 #include "tokenizer/tokenizer.h"
 
-namespace dilmodeli::model {
+namespace dilmodeli::runtime {
+
+using namespace model;  // the runtime drives the model layer's sessions
 namespace {
 double milliseconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -70,4 +72,4 @@ GenerationResult generate(Session& session, const tokenizer::Tokenizer& tokenize
     return result;
 }
 
-}  // namespace dilmodeli::model
+}  // namespace dilmodeli::runtime

@@ -1,11 +1,13 @@
-#include "model/perplexity.h"
+#include "runtime/perplexity.h"
 
 #include <cmath>
 
 #include "common/error.h"
 #include "model/model.h"
 
-namespace dilmodeli::model {
+namespace dilmodeli::runtime {
+
+using namespace model;  // the runtime drives the model layer's sessions
 
 double negative_log_likelihood(const float* logits, int64_t n_vocab, int32_t target) {
     float max = logits[0];
@@ -56,4 +58,4 @@ PerplexityResult perplexity(Session& session, const std::vector<int32_t>& tokens
     return result;
 }
 
-}  // namespace dilmodeli::model
+}  // namespace dilmodeli::runtime

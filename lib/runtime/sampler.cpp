@@ -1,4 +1,4 @@
-#include "model/sampler.h"
+#include "runtime/sampler.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "common/error.h"
 
-namespace dilmodeli::model {
+namespace dilmodeli::runtime {
 
 void SamplerOptions::validate() const {
     auto bad = [](const std::string& flag, double v, const char* range) {
@@ -97,4 +97,4 @@ int32_t Sampler::sample(const float* logits, int64_t n_vocab, const std::vector<
     return candidates_.back().id;
 }
 
-}  // namespace dilmodeli::model
+}  // namespace dilmodeli::runtime

@@ -7,9 +7,11 @@
 #include <functional>
 #include <vector>
 
-namespace dilmodeli::model {
+namespace dilmodeli::model { class Session; }
 
-class Session;
+namespace dilmodeli::runtime {
+
+using model::Session;
 
 struct PerplexityOptions {
     int64_t ctx = 512;
@@ -33,4 +35,4 @@ PerplexityResult perplexity(Session& session, const std::vector<int32_t>& tokens
 // -log softmax(logits)[target], in double.
 double negative_log_likelihood(const float* logits, int64_t n_vocab, int32_t target);
 
-}  // namespace dilmodeli::model
+}  // namespace dilmodeli::runtime

@@ -7,7 +7,7 @@
 
 #include "model/model.h"
 
-namespace dilmodeli::model {
+namespace dilmodeli::runtime {
 
 struct BenchmarkOptions {
     int64_t n_prompt = 128;
@@ -16,7 +16,7 @@ struct BenchmarkOptions {
     int repetitions = 5;
     int threads = 1;
     uint64_t seed = 1;  // for the random token ids fed to the model
-    KvCacheType kv_type = SessionOptions{}.kv_type;  // F16, as llama-bench's default
+    model::KvCacheType kv_type = model::SessionOptions{}.kv_type;  // F16, as llama-bench's default
 };
 
 struct BenchmarkResult {
@@ -26,8 +26,8 @@ struct BenchmarkResult {
     uint64_t weight_bytes_per_token = 0;
 };
 
-BenchmarkResult run_benchmark(Model& model, const BenchmarkOptions& options);
+BenchmarkResult run_benchmark(model::Model& model, const BenchmarkOptions& options);
 
 double median(std::vector<double> values);
 
-}  // namespace dilmodeli::model
+}  // namespace dilmodeli::runtime

@@ -6,13 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "model/sampler.h"
+#include "runtime/sampler.h"
 
 namespace dilmodeli::tokenizer { class Tokenizer; }
 
-namespace dilmodeli::model {
+namespace dilmodeli::model { class Session; }
 
-class Session;
+namespace dilmodeli::runtime {
+
+using model::Session;
 
 struct GenerationOptions {
     int64_t n_predict = 128;
@@ -38,4 +40,4 @@ GenerationResult generate(Session& session, const tokenizer::Tokenizer& tokenize
                           const GenerationOptions& options,
                           const std::function<void(const std::string&)>& on_text = {});
 
-}  // namespace dilmodeli::model
+}  // namespace dilmodeli::runtime

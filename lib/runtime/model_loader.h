@@ -1,0 +1,20 @@
+#pragma once
+// Loading a model for running it: the model layer's loader, given the MoE module's layers so that
+// mixture-of-experts files load too. Tools load models through here.
+#include <memory>
+#include <string>
+
+#include "model/model.h"
+#include "moe/router.h"
+
+namespace dilmodeli::runtime {
+
+struct ModelLoadOptions {
+    Residency residency = Residency::Mapped;
+    std::string router = "topk";  // of every MoE layer (moe::make_router's names)
+    moe::RouterOptions router_options;
+};
+
+std::unique_ptr<model::Model> load_model(const std::string& path, const ModelLoadOptions& options = {});
+
+}  // namespace dilmodeli::runtime
