@@ -36,7 +36,7 @@ void add_bench_command(CLI::App& root, Action& action) {
             for (int t : o->threads)
                 if (t < 1) throw usage_error("--threads values must be at least 1");
             o->bench.kv_type = model::parse_kv_cache_type(o->kv_type);
-            auto model = runtime::load_model(o->model, {o->residency.residency()});
+            auto model = runtime::load_model(o->model, o->residency.residency());
             nlohmann::json runs = nlohmann::json::array();
             for (int t : o->threads) {
                 o->bench.threads = t;

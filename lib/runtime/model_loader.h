@@ -16,5 +16,10 @@ struct ModelLoadOptions {
 };
 
 std::unique_ptr<model::Model> load_model(const std::string& path, const ModelLoadOptions& options = {});
+inline std::unique_ptr<model::Model> load_model(const std::string& path, Residency residency) {
+    ModelLoadOptions options;
+    options.residency = residency;
+    return load_model(path, options);
+}
 
 }  // namespace dilmodeli::runtime

@@ -26,6 +26,37 @@ int32_t argmax(const float* logits, int64_t n) {
     return int32_t(best);
 }
 
+template <typename Order>
+void Sampler::sorted_head_by_probability(const Order& by_logit) {
+    // Probabilities over the whole vocabulary, then only as long a head of the sorted order as
+    // top-p and min-p can keep: a 262,144-token vocabulary is not sorted whole for the few
+    // dozen candidates that survive.
+    const auto by_value = [](const Candidate& a, const Candidate& b) { return a.logit < b.logit; };
+    const float max = std::max_element(candidates_.begin(), candidates_.end(), by_value)->logit;
+    double sum = 0;
+    for (Candidate& c : candidates_) {
+        c.p = std::exp(c.logit - max);
+        sum += c.p;
+    }
+    for (Candidate& c : candidates_) c.p = float(c.p / sum);
+    const double min_p_cut = double(options_.min_p) / sum;  // min_p times the top token's p
+    const bool truncates = options_.top_p < 1.0f || options_.min_p > 0.0f;
+    size_t head = truncates ? std::min<size_t>(64, candidates_.size()) : candidates_.size();
+    for (;;) {
+        if (head < candidates_.size())
+            std::nth_element(candidates_.begin(), candidates_.begin() + head, candidates_.end(), by_logit);
+        std::sort(candidates_.begin(), candidates_.begin() + head, by_logit);
+        if (head == candidates_.size()) break;
+        double cumulative = 0;
+        for (size_t i = 0; i < head; ++i) cumulative += candidates_[i].p;
+        const bool top_p_done = options_.top_p < 1.0f && cumulative >= options_.top_p;
+        const bool min_p_done = options_.min_p > 0.0f && double(candidates_[head - 1].p) < min_p_cut;
+        if (top_p_done || min_p_done) break;
+        head = std::min(candidates_.size(), head * 4);
+    }
+    candidates_.resize(head);
+}
+
 Sampler::Sampler(const SamplerOptions& options) : options_(options), rng_(options.seed) { options_.validate(); }
 
 int32_t Sampler::sample(const float* logits, int64_t n_vocab, const std::vector<int32_t>& history) {
@@ -51,15 +82,6 @@ int32_t Sampler::sample(const float* logits, int64_t n_vocab, const std::vector<
     auto by_logit = [](const Candidate& a, const Candidate& b) {
         return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
     };
-    size_t keep = candidates_.size();
-    if (options_.top_k > 0 && size_t(options_.top_k) < keep) {
-        keep = size_t(options_.top_k);
-        std::partial_sort(candidates_.begin(), candidates_.begin() + keep, candidates_.end(), by_logit);
-    } else {
-        std::sort(candidates_.begin(), candidates_.end(), by_logit);
-    }
-    candidates_.resize(keep);
-
     auto normalise = [&](float temperature) {
         const float max = candidates_[0].logit;
         double sum = 0;
@@ -69,7 +91,14 @@ int32_t Sampler::sample(const float* logits, int64_t n_vocab, const std::vector<
         }
         for (Candidate& c : candidates_) c.p = float(c.p / sum);
     };
-    normalise(1.0f);
+    if (options_.top_k > 0 && size_t(options_.top_k) < candidates_.size()) {
+        const size_t keep = size_t(options_.top_k);
+        std::partial_sort(candidates_.begin(), candidates_.begin() + keep, candidates_.end(), by_logit);
+        candidates_.resize(keep);
+        normalise(1.0f);
+    } else {
+        sorted_head_by_probability(by_logit);
+    }
     if (options_.top_p < 1.0f) {
         double cumulative = 0;
         size_t n = 0;

@@ -32,6 +32,11 @@ private:
         float logit;
         float p;
     };
+    // Without top-k: every candidate's p over the whole vocabulary, and candidates_ cut to a head
+    // of the order by_logit, sorted, long enough for top-p and min-p to find their cut in it.
+    template <typename Order>
+    void sorted_head_by_probability(const Order& by_logit);
+
     SamplerOptions options_;
     std::mt19937_64 rng_;
     std::vector<Candidate> candidates_;
