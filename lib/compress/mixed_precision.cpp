@@ -11,6 +11,7 @@
 #include "compress/tensor_roles.h"
 #include "gguf/gguf_file.h"
 #include "gguf/value.h"
+#include "model/tensor_names.h"
 #include "nash/budget.h"
 #include "nash/budget_fill.h"
 #include "nash/game_builder.h"
@@ -32,16 +33,10 @@ uint64_t tensor_bytes(const gguf::TensorInfo& t, TypeId type) {
 std::pair<int32_t, std::string> layer_and_role(const std::string& name) {
     std::string stem = name;
     const std::string suffix = ".weight";
-    if (stem.size() > suffix.size() && stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) == 0)
+    if (stem.size() > suffix.size() && stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        if (const auto parsed = model::parse_tensor_name(name))
+            return {int32_t(parsed->layer), std::string(model::tensor_stem(parsed->role))};
         stem.resize(stem.size() - suffix.size());
-    if (stem.rfind("blk.", 0) == 0) {
-        const size_t dot = stem.find('.', 4);
-        if (dot != std::string::npos && dot > 4) {
-            const std::string number = stem.substr(4, dot - 4);
-            if (number.size() <= 6 &&
-                std::all_of(number.begin(), number.end(), [](char c) { return std::isdigit(uint8_t(c)); }))
-                return {int32_t(std::stol(number)), stem.substr(dot + 1)};
-        }
     }
     return {-1, stem};
 }

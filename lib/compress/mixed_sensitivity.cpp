@@ -1,4 +1,3 @@
-#include "runtime/model_loader.h"
 #include "compress/mixed_sensitivity.h"
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "model/model.h"
+#include "runtime/model_loader.h"
 
 namespace dilmodeli::compress {
 namespace {

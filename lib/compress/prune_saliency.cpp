@@ -11,6 +11,7 @@
 #include "gguf/gguf_file.h"
 #include "model/model.h"
 #include "model/matmul_observer.h"
+#include "model/tensor_names.h"
 #include "tokenizer/tokenizer.h"
 
 namespace dilmodeli::compress {
@@ -24,7 +25,7 @@ public:
         gram_.gram.resize(size_t(n_layers));
         gram_.width.assign(size_t(n_layers), 0);
         for (int64_t l = 0; l < n_layers; ++l)
-            if (const gguf::TensorInfo* t = file.find_tensor("blk." + std::to_string(l) + ".ffn_down.weight"))
+            if (const gguf::TensorInfo* t = file.find_tensor(model::tensor_name(model::TensorRole::FfnDown, l)))
                 layer_of_.emplace(t->data, l);
     }
 
@@ -104,10 +105,10 @@ std::vector<float> tensor_as_floats(const gguf::TensorInfo& t) {
 }
 
 FfnWeights read_ffn_weights(const gguf::GgufFile& file, int64_t layer) {
-    const std::string blk = "blk." + std::to_string(layer) + ".";
-    const gguf::TensorInfo& gate = file.require_tensor(blk + "ffn_gate.weight");
-    const gguf::TensorInfo& up = file.require_tensor(blk + "ffn_up.weight");
-    const gguf::TensorInfo& down = file.require_tensor(blk + "ffn_down.weight");
+    using model::TensorRole;
+    const gguf::TensorInfo& gate = file.require_tensor(model::tensor_name(TensorRole::FfnGate, layer));
+    const gguf::TensorInfo& up = file.require_tensor(model::tensor_name(TensorRole::FfnUp, layer));
+    const gguf::TensorInfo& down = file.require_tensor(model::tensor_name(TensorRole::FfnDown, layer));
     FfnWeights w;
     w.n_embd = gate.row_length();
     w.width = gate.n_rows();

@@ -11,6 +11,7 @@
 #include <tbb/parallel_for.h>
 
 #include "model/architecture.h"
+#include "model/tensor_names.h"
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -31,15 +32,8 @@ constexpr int32_t kRunLevels = 8;   // unstructured Nash: a block prunes 0, 1/8,
 // The attention and FFN matrices of the repeating blocks; embeddings, the output head and the
 // norms are never pruned.
 bool is_prunable_name(const std::string& name) {
-    if (name.rfind("blk.", 0) != 0) return false;
-    const size_t dot = name.find('.', 4);
-    if (dot == std::string::npos) return false;
-    const std::string role = name.substr(dot + 1);
-    static const char* const roles[] = {"attn_q.weight",  "attn_k.weight", "attn_v.weight", "attn_output.weight",
-                                        "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"};
-    for (const char* r : roles)
-        if (role == r) return true;
-    return false;
+    const auto parsed = model::parse_tensor_name(name);
+    return parsed && model::is_block_matrix_role(parsed->role);
 }
 
 std::string format_number(double v) {
@@ -310,9 +304,9 @@ std::vector<gguf::TensorToWrite> plan_structured(const gguf::GgufFile& input, co
     bool all_multiple_32 = true;
     BlockGame game;  // nash: every channel of every layer
     for (int64_t l = 0; l < layers; ++l) {
-        const std::string blk = "blk." + std::to_string(l) + ".";
-        for (const char* role : {"ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"})
-            require_float(input.require_tensor(blk + role));
+        using model::TensorRole;
+        for (TensorRole role : {TensorRole::FfnGate, TensorRole::FfnUp, TensorRole::FfnDown})
+            require_float(input.require_tensor(model::tensor_name(role, l)));
         const FfnWeights w = read_ffn_weights(input, l);
         LayerPlan& p = plan[size_t(l)];
         p.full = w.width;
@@ -321,8 +315,8 @@ std::vector<gguf::TensorToWrite> plan_structured(const gguf::GgufFile& input, co
         switch (options.method) {
             case PruneMethod::Magnitude: p.score = channel_magnitude(w); break;
             case PruneMethod::Wanda:
-                p.score = channel_wanda(w, mean_square_for(*options.stats, blk + "ffn_gate.weight", w.n_embd),
-                                        mean_square_for(*options.stats, blk + "ffn_down.weight", w.width));
+                p.score = channel_wanda(w, mean_square_for(*options.stats, model::tensor_name(TensorRole::FfnGate, l), w.n_embd),
+                                        mean_square_for(*options.stats, model::tensor_name(TensorRole::FfnDown, l), w.width));
                 break;
             case PruneMethod::Nash: {
                 const std::vector<double>& g = gram->gram[size_t(l)];
@@ -340,7 +334,7 @@ std::vector<gguf::TensorToWrite> plan_structured(const gguf::GgufFile& input, co
                             a == b ? 0.0 : 2.0 * products[size_t(a * w.width + b)] * g[size_t(a * w.width + b)];
                 }
                 const int32_t offset = game.players();
-                const size_t element = input.require_tensor(blk + "ffn_gate.weight").type_info().block_bytes;
+                const size_t element = input.require_tensor(model::tensor_name(TensorRole::FfnGate, l)).type_info().block_bytes;
                 for (int64_t c = 0; c < w.width; ++c)
                     game.add_block(std::max(0.0, p.score[size_t(c)]), double(3 * w.n_embd) * double(element), int32_t(l));
                 add_strongest_edges(game, offset, int32_t(w.width), interaction, options.neighbours, options.cohesion);
@@ -457,11 +451,11 @@ std::vector<gguf::TensorToWrite> plan_structured(const gguf::GgufFile& input, co
     std::vector<gguf::TensorToWrite> out = gguf::tensors_as_stored(input);
     for (size_t i = 0; i < input.tensors().size(); ++i) {
         const gguf::TensorInfo& t = input.tensors()[i];
-        if (t.name.rfind("blk.", 0) != 0) continue;
-        const int64_t layer = std::stoll(t.name.substr(4));
-        const std::string role = t.name.substr(t.name.find('.', 4) + 1);
-        const bool rows = role == "ffn_gate.weight" || role == "ffn_up.weight";
-        if (!rows && role != "ffn_down.weight") continue;
+        const auto parsed = model::parse_tensor_name(t.name);
+        if (!parsed) continue;
+        const int64_t layer = parsed->layer;
+        const bool rows = parsed->role == model::TensorRole::FfnGate || parsed->role == model::TensorRole::FfnUp;
+        if (!rows && parsed->role != model::TensorRole::FfnDown) continue;
         const LayerPlan& p = plan[size_t(layer)];
         PrunedTensor entry;
         entry.name = t.name;

@@ -53,6 +53,24 @@ const RoleName& row_of(TensorRole role) {
 
 bool is_block_role(TensorRole role) { return row_of(role).in_block; }
 
+std::string_view tensor_stem(TensorRole role) { return row_of(role).stem; }
+
+bool is_block_matrix_role(TensorRole role) {
+    switch (role) {
+        case TensorRole::AttnQ:
+        case TensorRole::AttnK:
+        case TensorRole::AttnV:
+        case TensorRole::AttnQkv:
+        case TensorRole::AttnOutput:
+        case TensorRole::FfnGate:
+        case TensorRole::FfnUp:
+        case TensorRole::FfnDown:
+            return true;
+        default:
+            return false;
+    }
+}
+
 std::string tensor_name(TensorRole role, int64_t layer) {
     const RoleName& r = row_of(role);
     std::string name = r.in_block ? "blk." + std::to_string(layer) + "." : std::string();

@@ -42,6 +42,11 @@ enum class TensorRole {
 
 // Whether the role's tensors live inside a block (and so have a layer number).
 bool is_block_role(TensorRole role);
+// The name without "blk.N." and the ".weight" / ".bias" suffix: "ffn_down" for FfnDown.
+std::string_view tensor_stem(TensorRole role);
+// Whether the role is a weight matrix of a block's attention or feed-forward products (what
+// pruning may thin): Q, K, V (or fused QKV), the attention output, gate, up and down.
+bool is_block_matrix_role(TensorRole role);
 
 // "blk.3.attn_q.weight" for (AttnQ, 3), "output_norm.weight" for (OutputNorm, any layer).
 std::string tensor_name(TensorRole role, int64_t layer = -1);

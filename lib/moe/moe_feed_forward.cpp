@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <mutex>
 #include <tbb/parallel_for.h>
 
 #include "common/error.h"
+#include "common/thread_scratch.h"
 #include "gguf/gguf_file.h"
 #include "model/ops.h"
 #include "model/weight_binding.h"
-#include "common/thread_scratch.h"
 #include "moe/swarm_bound.h"
 
 namespace dilmodeli::moe {

@@ -1,4 +1,3 @@
-#include "model/weight_binding.h"
 #include "moe/moefy.h"
 
 #include <algorithm>
@@ -14,8 +13,10 @@
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
 #include "kernels/matmul.h"
-#include "model/model_config.h"
 #include "model/model.h"
+#include "model/model_config.h"
+#include "model/tensor_names.h"
+#include "model/weight_binding.h"
 #include "moe/router_fit.h"
 #include "tokenizer/tokenizer.h"
 
@@ -71,7 +72,7 @@ std::vector<std::vector<float>> calibration_inputs(const std::string& model_path
                           std::to_string(tokens.size()) + " tokens)");
     std::map<const uint8_t*, int64_t> gate_layer;
     for (int64_t l = 0; l < c.n_layers; ++l)
-        gate_layer[model->file().require_tensor("blk." + std::to_string(l) + ".ffn_gate.weight").data] = l;
+        gate_layer[model->file().require_tensor(model::tensor_name(model::TensorRole::FfnGate, l)).data] = l;
     FfnInputRecorder recorder(gate_layer, c.n_layers, c.n_embd, options.calibration_tokens);
     model::SessionOptions so;
     so.context = std::min<int64_t>(128, c.context_length > 0 ? c.context_length : 128);
@@ -210,7 +211,7 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
     if (c.arch->family != model::Family::Llama)
         throw usage_error("moefy supports llama files only; " + input_path + " is a " + c.architecture +
                           " model (llama.cpp has no MoE form of it to load)");
-    if (c.n_experts > 0 || file->find_tensor("blk.0.ffn_gate_exps.weight"))
+    if (c.n_experts > 0 || file->find_tensor(model::tensor_name(model::TensorRole::FfnGateExps, 0)))
         throw usage_error(input_path + " is already a mixture-of-experts model");
     const int64_t E = options.experts, d = c.n_embd;
 
@@ -230,7 +231,7 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
     std::vector<LayerPlan> plans(size_t(c.n_layers));
     std::vector<int64_t> expert_ff(size_t(c.n_layers));
     for (int64_t l = 0; l < c.n_layers; ++l) {
-        const std::string blk = "blk." + std::to_string(l) + ".";
+        auto tensor = [&](model::TensorRole role) { return model::matrix_of(file->require_tensor(model::tensor_name(role, l))); };
         const int64_t ff = c.n_ff[size_t(l)];
         if (ff < E)
             throw usage_error("layer " + std::to_string(l) + " has " + std::to_string(ff) + " FFN channels, fewer than " +
@@ -238,8 +239,8 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
         const int64_t m = (ff + E - 1) / E;
         expert_ff[size_t(l)] = m;
         report.padding_channels += m * E - ff;
-        const auto gate_w = model::matrix_of(file->require_tensor(blk + "ffn_gate.weight"));
-        const auto up_w = model::matrix_of(file->require_tensor(blk + "ffn_up.weight"));
+        const auto gate_w = tensor(model::TensorRole::FfnGate);
+        const auto up_w = tensor(model::TensorRole::FfnUp);
         const auto gate = dequantize(gate_w);
         const std::vector<float>* x = report.calibrated ? &calib[size_t(l)] : nullptr;
         const int64_t n_tokens = x ? int64_t(x->size()) / d : 0;
@@ -261,7 +262,7 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
         plan.slots = balanced_kmeans(features, ff, dim, E, m, options.iterations, options.seed + uint64_t(l));
         plan.router = centroid_router(gate, plan.slots, E, d);
         if (x) {
-            const auto down = dequantize(model::matrix_of(file->require_tensor(blk + "ffn_down.weight")));
+            const auto down = dequantize(tensor(model::TensorRole::FfnDown));
             const auto outputs = expert_outputs(hidden, down, d, plan.slots, E, n_tokens);
             LayerRouterReport lr;
             lr.centroid_error = reconstruction_error(plan.router, *x, outputs, n_tokens, d, E, options.top_k);
@@ -310,31 +311,31 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
     const float expert_scale = float(options.top_k);
     for (const auto& t : gguf::tensors_as_stored(*file)) {
         const std::string& name = t.name;
-        const auto dot = name.find(".ffn_");
-        const bool ffn_matrix = name.rfind("blk.", 0) == 0 && dot != std::string::npos &&
-                                (name.substr(dot) == ".ffn_gate.weight" || name.substr(dot) == ".ffn_up.weight" ||
-                                 name.substr(dot) == ".ffn_down.weight");
+        const auto parsed = model::parse_tensor_name(name);
+        const bool ffn_matrix = parsed && (parsed->role == model::TensorRole::FfnGate ||
+                                           parsed->role == model::TensorRole::FfnUp ||
+                                           parsed->role == model::TensorRole::FfnDown);
         if (!ffn_matrix) {
             tensors.push_back(t);
             continue;
         }
-        const int64_t l = std::stoll(name.substr(4, dot - 4));
-        const std::string blk = name.substr(0, dot + 1);
-        const std::string role = name.substr(dot + 1, name.size() - dot - 1 - 7);  // ffn_gate / ffn_up / ffn_down
+        using model::TensorRole;
+        const int64_t l = parsed->layer;
         const LayerPlan* plan = &plans[size_t(l)];
         const int64_t m = expert_ff[size_t(l)];
         const gguf::TensorInfo* info = &file->require_tensor(name);
-        if (role == "ffn_gate") {
+        if (parsed->role == TensorRole::FfnGate) {
             gguf::TensorToWrite router;
-            router.name = blk + "ffn_gate_inp.weight";
+            router.name = model::tensor_name(TensorRole::FfnGateInp, l);
             router.dims = {d, E};
             router.type = quant::TypeId::F32;
             router.data = plan->router.data();
             tensors.push_back(router);
         }
         gguf::TensorToWrite out;
-        if (role == "ffn_gate" || role == "ffn_up") {
-            out.name = blk + role + "_exps.weight";
+        if (parsed->role != TensorRole::FfnDown) {
+            out.name = model::tensor_name(
+                parsed->role == TensorRole::FfnGate ? TensorRole::FfnGateExps : TensorRole::FfnUpExps, l);
             out.dims = {d, m, E};
             out.type = info->type;
             out.produce = [info, plan](std::vector<uint8_t>& bytes) {
@@ -347,7 +348,7 @@ MoefyReport moefy(const std::string& input_path, const std::string& output_path,
                 }
             };
         } else {
-            out.name = blk + "ffn_down_exps.weight";
+            out.name = model::tensor_name(TensorRole::FfnDownExps, l);
             out.dims = {m, d, E};
             out.type = quant::TypeId::F32;
             out.produce = [info, plan, m, d, E, expert_scale](std::vector<uint8_t>& bytes) {

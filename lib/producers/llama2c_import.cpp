@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/mapped_file.h"
 #include "gguf/gguf_writer.h"
+#include "model/tensor_names.h"
 
 namespace dilmodeli::producers {
 
@@ -226,21 +227,22 @@ Llama2cImportResult import_llama2c(const Llama2cImportOptions& options) {
         tensors.push_back(std::move(t));
     };
     // Order and names as llama.cpp's llama2c converter writes them.
-    add("token_embd.weight", {dim, c.vocab_size}, w.tok_embeddings);
+    using model::TensorRole;
+    using model::tensor_name;
+    add(tensor_name(TensorRole::TokenEmbedding), {dim, c.vocab_size}, w.tok_embeddings);
     for (int64_t l = 0; l < c.n_layers; ++l) {
-        const std::string blk = "blk." + std::to_string(l) + ".";
-        add(blk + "attn_q.weight", {dim, dim}, w.wq + l * dim * dim);
-        add(blk + "attn_k.weight", {dim, kv_dim}, w.wk + l * kv_dim * dim);
-        add(blk + "attn_v.weight", {dim, kv_dim}, w.wv + l * kv_dim * dim);
-        add(blk + "attn_output.weight", {dim, dim}, w.wo + l * dim * dim);
-        add(blk + "ffn_gate.weight", {dim, hidden}, w.w1 + l * hidden * dim);
-        add(blk + "ffn_down.weight", {hidden, dim}, w.w2 + l * dim * hidden);
-        add(blk + "ffn_up.weight", {dim, hidden}, w.w3 + l * hidden * dim);
-        add(blk + "attn_norm.weight", {dim}, w.rms_att + l * dim);
-        add(blk + "ffn_norm.weight", {dim}, w.rms_ffn + l * dim);
+        add(tensor_name(TensorRole::AttnQ, l), {dim, dim}, w.wq + l * dim * dim);
+        add(tensor_name(TensorRole::AttnK, l), {dim, kv_dim}, w.wk + l * kv_dim * dim);
+        add(tensor_name(TensorRole::AttnV, l), {dim, kv_dim}, w.wv + l * kv_dim * dim);
+        add(tensor_name(TensorRole::AttnOutput, l), {dim, dim}, w.wo + l * dim * dim);
+        add(tensor_name(TensorRole::FfnGate, l), {dim, hidden}, w.w1 + l * hidden * dim);
+        add(tensor_name(TensorRole::FfnDown, l), {hidden, dim}, w.w2 + l * dim * hidden);
+        add(tensor_name(TensorRole::FfnUp, l), {dim, hidden}, w.w3 + l * hidden * dim);
+        add(tensor_name(TensorRole::AttnNorm, l), {dim}, w.rms_att + l * dim);
+        add(tensor_name(TensorRole::FfnNorm, l), {dim}, w.rms_ffn + l * dim);
     }
-    add("output_norm.weight", {dim}, w.rms_final);
-    add("output.weight", {dim, c.vocab_size}, w.wcls);
+    add(tensor_name(TensorRole::OutputNorm), {dim}, w.rms_final);
+    add(tensor_name(TensorRole::Output), {dim, c.vocab_size}, w.wcls);
 
     std::vector<KeyValue> meta;
     auto put = [&](std::string key, Value v) { meta.push_back({std::move(key), std::move(v)}); };

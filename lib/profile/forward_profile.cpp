@@ -4,29 +4,18 @@
 
 #include "gguf/gguf_file.h"
 #include "model/model.h"
+#include "model/tensor_names.h"
 
 namespace dilmodeli::profile {
 namespace {
 
 // "blk.12.ffn_down.weight" -> {"ffn_down", 12}; "output.weight" -> {"output", -1}.
 bool parse_tensor_name(const std::string& name, std::string& op, int64_t& layer) {
-    const std::string suffix = ".weight";
-    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
-        return false;
-    std::string stem = name.substr(0, name.size() - suffix.size());
-    layer = -1;
-    if (stem.rfind("blk.", 0) == 0) {
-        const size_t dot = stem.find('.', 4);
-        if (dot == std::string::npos) return false;
-        try {
-            layer = std::stoll(stem.substr(4, dot - 4));
-        } catch (const std::exception&) {
-            return false;
-        }
-        stem = stem.substr(dot + 1);
-    }
+    const auto parsed = model::parse_tensor_name(name);
+    if (!parsed) return false;
+    layer = parsed->layer;
     // A tied output head multiplies by the embedding table.
-    op = stem == "token_embd" ? "output" : stem;
+    op = parsed->role == model::TensorRole::TokenEmbedding ? "output" : std::string(model::tensor_stem(parsed->role));
     return true;
 }
 

@@ -1,4 +1,3 @@
-#include "runtime/model_loader.h"
 #include "profile/profiler.h"
 
 #include <algorithm>
@@ -9,9 +8,11 @@
 #include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "model/model.h"
-#include "runtime/sampler.h"
+#include "model/tensor_names.h"
 #include "profile/forward_profile.h"
 #include "profile/recommendations.h"
+#include "runtime/model_loader.h"
+#include "runtime/sampler.h"
 #include "tokenizer/tokenizer.h"
 
 namespace dilmodeli::profile {
@@ -153,10 +154,12 @@ std::vector<TensorPlacement> place_tensors(const model::Model& model, const Prof
         out.push_back({what, type, bytes, r.caches.level_holding(bytes, r.threads)});
     };
     uint64_t layer_bytes = 0;
-    for (const char* op : {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"}) {
-        const gguf::TensorInfo* t = file.find_tensor("blk.0." + std::string(op) + ".weight");
+    using model::TensorRole;
+    for (TensorRole role : {TensorRole::AttnQ, TensorRole::AttnK, TensorRole::AttnV, TensorRole::AttnQkv,
+                            TensorRole::AttnOutput, TensorRole::FfnGate, TensorRole::FfnUp, TensorRole::FfnDown}) {
+        const gguf::TensorInfo* t = file.find_tensor(model::tensor_name(role, 0));
         if (!t) continue;
-        add(std::string(op) + " (one layer)", t->type_info().name, t->n_bytes);
+        add(std::string(model::tensor_stem(role)) + " (one layer)", t->type_info().name, t->n_bytes);
         layer_bytes += t->n_bytes;
     }
     add("one layer's matrices", "", layer_bytes);
