@@ -41,7 +41,7 @@ void add_run_command(CLI::App& root, Action& action) {
     cmd->add_option("--repeat-last-n", o->generation.sampler.repeat_last_n, "How many recent tokens the penalty sees")->capture_default_str();
     cmd->add_option("--seed", o->generation.sampler.seed, "Random seed (default: random, reported in --json)");
     cmd->add_option("-t,--threads", o->session.threads, "Threads (default: physical cores)");
-    cmd->add_option("-c,--ctx", o->session.context, "Context length (default: the model's)");
+    cmd->add_option("-c,--ctx", o->session.context, "Context length (default: the model's trained context, at most 4096, as llama.cpp)");
     cmd->add_option("--router", o->router, "MoE router: topk, capacity, bias or nash (MoE models)")->capture_default_str();
     cmd->add_option("--kv-type", o->kv_type, "KV cache element type: f32 or f16")->capture_default_str();
     cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating after the end-of-text token");

@@ -132,7 +132,7 @@ uint64_t Model::weight_bytes_per_token() const {
 Session::Session(Model& model, const SessionOptions& options)
     : model_(model),
       config_(model.config()),
-      context_(options.context > 0 ? options.context : model.config().context_length),
+      context_(options.context > 0 ? options.context : std::min(model.config().context_length, kDefaultContext)),
       threads_(options.threads > 0 ? options.threads : physical_core_count()),
       max_batch_(options.max_batch > 0 ? options.max_batch : 512),
       arena_(threads_) {

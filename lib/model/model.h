@@ -92,8 +92,13 @@ KvCacheType parse_kv_cache_type(const std::string& name);
 // "f32" or "f16": the name parse_kv_cache_type reads, and the flags' default.
 const char* kv_cache_type_name(KvCacheType type);
 
+// The context a session gets when none is asked for, as llama.cpp's default n_ctx: Llama 3.2,
+// Qwen3 and Gemma 3 train on 32k-128k tokens, whose F16 KV cache would take 0.6-4.7 GB.
+constexpr int64_t kDefaultContext = 4096;
+
 struct SessionOptions {
-    int64_t context = 0;   // KV cache length; 0: the model's trained context
+    // KV cache length; 0: the model's trained context, at most kDefaultContext.
+    int64_t context = 0;
     // F16, as llama.cpp stores it: half the memory, and generation at long contexts reads half
     // the bytes (110M shape after 128-192 tokens: 400 against 750-820 us of attention a token).
     KvCacheType kv_type = KvCacheType::F16;

@@ -44,14 +44,14 @@ SyntheticShape parse_shape(const std::string& spec, model::Family family) {
     //  window, rope_freqs, eps}, from each model's published configuration.
     if (spec == "110M") return {Family::Llama, 768, 12, 12, 12, 2048, 1024};
     if (spec == "1B") return {Family::Llama, 2048, 22, 32, 4, 5632, 2048};
-    if (spec == "qwen3-0.6b") return {Family::Qwen3, 1024, 28, 16, 8, 3072, 4096, 128, true, 1e6f, 1e4f, 0, false, 1e-6f};
-    if (spec == "qwen2.5-0.5b") return {Family::Qwen2, 896, 24, 14, 2, 4864, 4096, 64, true, 1e6f, 1e4f, 0, false, 1e-6f};
+    if (spec == "qwen3-0.6b") return {Family::Qwen3, 1024, 28, 16, 8, 3072, 40960, 128, true, 1e6f, 1e4f, 0, false, 1e-6f};
+    if (spec == "qwen2.5-0.5b") return {Family::Qwen2, 896, 24, 14, 2, 4864, 32768, 64, true, 1e6f, 1e4f, 0, false, 1e-6f};
     if (spec == "gemma3-270m")
-        return {Family::Gemma3, 640, 18, 4, 1, 2048, 4096, 256, true, 1e6f, 1e4f, 512, false, 1e-6f};
-    if (spec == "gemma3-1b") return {Family::Gemma3, 1152, 26, 4, 1, 6912, 4096, 256, true, 1e6f, 1e4f, 512, false, 1e-6f};
+        return {Family::Gemma3, 640, 18, 4, 1, 2048, 32768, 256, true, 1e6f, 1e4f, 512, false, 1e-6f};
+    if (spec == "gemma3-1b") return {Family::Gemma3, 1152, 26, 4, 1, 6912, 32768, 256, true, 1e6f, 1e4f, 512, false, 1e-6f};
     if (spec == "phi3-mini") return {Family::Phi3, 3072, 32, 32, 32, 8192, 4096, 96, false, 1e4f, 1e4f, 0, false, 1e-5f};
-    if (spec == "llama3.2-1b") return {Family::Llama, 2048, 16, 32, 8, 8192, 4096, 64, true, 5e5f, 1e4f, 0, true, 1e-5f};
-    if (spec == "smollm2-135m") return {Family::Llama, 576, 30, 9, 3, 1536, 4096, 64, true, 1e5f, 1e4f, 0, false, 1e-5f};
+    if (spec == "llama3.2-1b") return {Family::Llama, 2048, 16, 32, 8, 8192, 131072, 64, true, 5e5f, 1e4f, 0, true, 1e-5f};
+    if (spec == "smollm2-135m") return {Family::Llama, 576, 30, 9, 3, 1536, 8192, 64, true, 1e5f, 1e4f, 0, false, 1e-5f};
     if (spec == "tiny") {
         // Six layers, so that Gemma 3 has a global layer; Qwen3 and Gemma heads wider than n_embd / heads.
         const bool wide_heads = model::architecture(family).qk_norm;

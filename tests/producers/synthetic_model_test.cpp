@@ -58,11 +58,36 @@ TEST_CASE("synth writes a tiny model of every family that loads and computes fin
     }
 }
 
+TEST_CASE("a session without --ctx gets the trained context, at most 4096 tokens", "[producers][model]") {
+    const std::string vocab = "models/tokenizers/ggml-vocab-llama-spm.gguf";
+    if (!have_shared(vocab)) return;
+    const std::string dir = temp_dir("synth-default-context");
+    producers::SynthOptions o;
+    o.output_path = dir + "/long.gguf";
+    o.vocab_path = shared_path(vocab);
+    o.shape = producers::parse_shape("tiny", Family::Qwen3);
+    o.shape.context = 131072;  // as Llama 3.2's
+    producers::write_synthetic_model(o);
+    const auto m = model::Model::load(o.output_path);
+    REQUIRE(m->config().context_length == 131072);
+    model::SessionOptions so;
+    so.threads = 1;
+    CHECK(model::Session(*m, so).context() == model::kDefaultContext);
+    so.context = 8192;
+    CHECK(model::Session(*m, so).context() == 8192);
+    o.output_path = dir + "/short.gguf";
+    o.shape.context = 256;
+    producers::write_synthetic_model(o);
+    so.context = 0;
+    CHECK(model::Session(*model::Model::load(o.output_path), so).context() == 256);
+}
+
 TEST_CASE("synth's named shapes carry their family and the real models' dimensions", "[producers][families]") {
     const auto qwen3 = producers::parse_shape("qwen3-0.6b");
     CHECK(qwen3.family == Family::Qwen3);
     CHECK(qwen3.head_dim * qwen3.n_heads == 2048);
     CHECK(qwen3.n_embd == 1024);
+    CHECK(qwen3.context == 40960);
     const auto gemma = producers::parse_shape("gemma3-270m");
     CHECK(gemma.family == Family::Gemma3);
     CHECK(gemma.sliding_window == 512);
