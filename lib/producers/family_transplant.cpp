@@ -15,6 +15,7 @@
 #include "model/model_config.h"
 #include "runtime/sampler.h"
 #include "model/tensor_names.h"
+#include "producers/splitmix64.h"
 #include "tokenizer/tokenizer.h"
 
 namespace dilmodeli::producers {
@@ -22,13 +23,9 @@ namespace dilmodeli::producers {
 using namespace model;  // producers write files of the model layer's shapes and names
 namespace {
 
-// splitmix64, for small reproducible perturbations.
+// Uniform on [-1, 1), for small reproducible perturbations.
 float next_uniform(uint64_t& state) {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return float(z >> 40) / float(1ull << 24) * 2.0f - 1.0f;  // [-1, 1)
+    return float(splitmix64(state) >> 40) / float(1ull << 24) * 2.0f - 1.0f;
 }
 
 class Builder {

@@ -10,19 +10,11 @@
 #include "compress/tensor_roles.h"
 #include "gguf/gguf_writer.h"
 #include "model/tensor_names.h"
+#include "producers/splitmix64.h"
 
 namespace dilmodeli::producers {
 
 namespace {
-
-// splitmix64: a tiny, fast generator whose stream depends only on its seed, so each row can be
-// produced independently (and in parallel) with identical results.
-uint64_t splitmix64(uint64_t& state) {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 // Approximately normal values (sum of four uniforms), scaled like a trained model's weights.
 void fill_row(float* out, int64_t n, uint64_t seed, float stddev) {
