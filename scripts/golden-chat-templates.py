@@ -2,7 +2,7 @@
 """Goldens for lib/chat: what llama.cpp's llama-server renders for chat conversations.
 
 For every template in ../shared/templates (and the two carried by GGUF vocab files in
-../shared/models/tokenizers) this starts `llama-server --jinja --chat-template-file T` on
+../shared/models/tokenizers, and two sister templates from llama.cpp's models/templates) this starts `llama-server --jinja --chat-template-file T` on
 127.0.0.1 and a free port, POSTs each conversation below to its /apply-template endpoint and
 writes one JSON line per conversation to tests/chat/golden/<template>.jsonl. For llama.cpp's
 built-in formats it starts `llama-server --no-jinja --chat-template NAME` instead and writes
@@ -23,6 +23,7 @@ Usage: python3 scripts/golden-chat-templates.py [--llama-dir DIR] [--model GGUF]
 import argparse
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -52,6 +53,10 @@ TEMPLATES = [
     # GGUF vocab files: BOS/EOS are the vocab's own.
     ("ggml-vocab-qwen2.gguf", "models/tokenizers", "<|endoftext|>", "<|endoftext|>"),
     ("ggml-vocab-phi-3.gguf", "models/tokenizers", "<s>", "<|endoftext|>"),
+    # Sister templates from llama.cpp's models/templates that must be recognised as the same
+    # families; copied into tests/chat/golden/templates so the test does not need llama.cpp.
+    ("meta-llama-Llama-3.3-70B-Instruct.jinja", "llama.cpp", "<|begin_of_text|>", "<|eot_id|>"),
+    ("deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja", "llama.cpp", "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
 ]
 
 # llama.cpp's names for the built-in (non-Jinja) formats that lib/chat renders.
@@ -222,7 +227,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for file, where, bos, eos in TEMPLATES:
             path = os.path.join(SHARED, where, file)
-            if file.endswith(".gguf"):
+            template = f"{where}/{file}"  # relative to ../shared
+            if where == "llama.cpp":
+                os.makedirs(os.path.join(args.out, "templates"), exist_ok=True)
+                shutil.copyfile(os.path.join(args.llama_dir, "models/templates", file),
+                                os.path.join(args.out, "templates", file))
+                path = os.path.join(args.out, "templates", file)
+                template = f"tests/chat/golden/templates/{file}"  # relative to the repository
+            elif file.endswith(".gguf"):
                 extracted = os.path.join(tmp, file + ".jinja")
                 with open(extracted, "w", encoding="utf-8") as f:
                     f.write(gguf_chat_template(path))
@@ -230,7 +242,7 @@ def main():
             with Server(server_bin, args.model, ["--jinja", "--chat-template-file", path]) as server:
                 lines = render_all(server, {"chat_template_kwargs": {"bos_token": bos, "eos_token": eos}})
             for line in lines:
-                line.update(template=f"{where}/{file}", bos=bos, eos=eos)
+                line.update(template=template, bos=bos, eos=eos)
             write_jsonl(os.path.join(args.out, os.path.splitext(file)[0] + ".jsonl"), lines)
             print(f"{file}: {sum('prompt' in l for l in lines)} prompts, {sum('error' in l for l in lines)} errors")
 

@@ -46,14 +46,23 @@ std::string detect_family(const std::string& src) {
     auto has = [&src](const char* needle) { return contains(src, needle); };
     if (has("<|im_start|>")) {
         if (has("Reasoning Mode: ") && has("## Custom Instructions")) return "smollm3";
-        if (has("last_query_index") && has("reasoning_content") && has("<think>")) return "qwen3";
+        // Qwen3.5, Qwen3-Coder (XML tool calls) and the Qwen3-like templates that print BOS
+        // differ; they fall through to ChatML.
+        if (has("last_query_index") && has("reasoning_content") &&
+            has("You may call one or more functions to assist with the user query.") &&
+            has("enable_thinking is defined and enable_thinking is false") && !has("<function=") &&
+            !has("bos_token")) {
+            return "qwen3";
+        }
         if (has("You are Qwen, created by Alibaba Cloud. You are a helpful assistant.")) return "qwen2.5";
         if (has("You are a helpful assistant<|im_end|>") && has("loop.first and messages[0]['role'] != 'system'")) {
             return "qwen2";
         }
         return "";
     }
-    if (has("<｜User｜>") && has("<｜Assistant｜><think>") && has("</think>") && has("bos_token")) {
+    // R1's distills open <think> in the generation prompt; V3.1 (an empty think block) and
+    // llama.cpp's own R1 template (EOS after each user turn) differ.
+    if (has("{{'<｜Assistant｜><think>\\n'}}") && has("'<｜User｜>' + message['content']}}") && has("bos_token")) {
         return "deepseek-r1";
     }
     if (has("<|start_header_id|>") && has("Cutting Knowledge Date: December 2023") && has("Today Date: ") &&
@@ -65,7 +74,7 @@ std::string detect_family(const std::string& src) {
         return "gemma2";
     }
     if (has("<|assistant|>") && has("<|end|>")) {
-        if (has("<|system|>") && has("eos_token")) return "phi3.5";
+        if (has("message['role'] == 'system' and message['content']") && has("eos_token")) return "phi3.5";
         if (!has("<|system|>") && has("bos_token") && has("<|end|>' + '\n' + '<|assistant|>'")) return "phi3-mini-4k";
         return "";
     }

@@ -43,6 +43,8 @@ const std::map<std::string, std::string> kExpectedFamily = {
     {"templates/mistralai-Mistral-Nemo-Instruct-2407.jinja", "mistral-nemo"},
     {"models/tokenizers/ggml-vocab-qwen2.gguf", "qwen2"},
     {"models/tokenizers/ggml-vocab-phi-3.gguf", "phi3-mini-4k"},
+    {"tests/chat/golden/templates/meta-llama-Llama-3.3-70B-Instruct.jinja", "llama3.x"},
+    {"tests/chat/golden/templates/deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja", "deepseek-r1"},
 };
 
 std::vector<nlohmann::json> read_jsonl(const std::string& path) {
@@ -55,9 +57,13 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path) {
     return lines;
 }
 
-std::string template_source(const std::string& shared_relative) {
-    const std::string path = shared_path(shared_relative);
-    if (shared_relative.size() > 5 && shared_relative.compare(shared_relative.size() - 5, 5, ".gguf") == 0) {
+bool in_repository(const std::string& template_file) { return template_file.rfind("tests/", 0) == 0; }
+
+// `template_file` is relative to ../shared, or to the repository for copies under tests/.
+std::string template_source(const std::string& template_file) {
+    if (in_repository(template_file)) return read_text_file(std::string(DILMODELI_SOURCE_DIR) + "/" + template_file);
+    const std::string path = shared_path(template_file);
+    if (template_file.size() > 5 && template_file.compare(template_file.size() - 5, 5, ".gguf") == 0) {
         return dilmodeli::gguf::GgufFile::open(path)->get_string("tokenizer.chat_template");
     }
     return read_text_file(path);
@@ -134,7 +140,7 @@ TEST_CASE("real templates are recognised and render byte for byte as llama.cpp's
         REQUIRE(!lines.empty());
         const std::string template_file = lines.front().at("template");
         INFO(file << " from " << template_file);
-        if (!have_shared(template_file)) continue;
+        if (!in_repository(template_file) && !have_shared(template_file)) continue;
         const ChatTemplate chat = ChatTemplate::detect(template_source(template_file));
         REQUIRE(kExpectedFamily.count(template_file) == 1);
         CHECK(chat.name() == kExpectedFamily.at(template_file));
@@ -208,6 +214,25 @@ TEST_CASE("a generic ChatML or Llama 3 template falls back to llama.cpp's built-
     CHECK(ChatTemplate::detect("{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>' }}").name() ==
           "llama3");
     CHECK(ChatTemplate::detect("{{ '<start_of_turn>' + role }}").name() == "gemma");
+}
+
+TEST_CASE("near relatives of the families fall back to llama.cpp's built-in formats", "[chat]") {
+    if (!have_shared("templates/Qwen-Qwen3-0.6B.jinja")) return;
+    auto replaced = [](std::string text, const std::string& from, const std::string& to) {
+        const size_t at = text.find(from);
+        REQUIRE(at != std::string::npos);
+        return text.replace(at, from.size(), to);
+    };
+    const std::string qwen3 = read_text_file(shared_path("templates/Qwen-Qwen3-0.6B.jinja"));
+    const std::string r1 = read_text_file(shared_path("templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja"));
+    const std::string phi35 = read_text_file(shared_path("templates/microsoft-Phi-3.5-mini-instruct.jinja"));
+    // Qwen3.5 / Qwen3-Coder call tools in XML; StepFun 3.5 and MiniCPM5 print BOS.
+    CHECK(ChatTemplate::detect(qwen3 + "{{ '<function=' }}").name() == "chatml");
+    CHECK(ChatTemplate::detect("{{ bos_token }}" + qwen3).name() == "chatml");
+    // DeepSeek V3.1 opens an empty think block.
+    CHECK(ChatTemplate::detect(replaced(r1, "<think>\\n'}}", "<think></think>'}}")).name() == "deepseek3");
+    // Apriel 1.5: Phi-3 markup, but its own system text and no skipping of empty system turns.
+    CHECK(ChatTemplate::detect(replaced(phi35, " and message['content']", "")).name() == "phi3");
 }
 
 TEST_CASE("roles outside system/user/assistant and empty conversations are refused", "[chat]") {
