@@ -7,7 +7,9 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include "common/enum_names.h"
 #include "common/error.h"
+#include "common/number_format.h"
 #include "compress/tensor_roles.h"
 #include "gguf/gguf_file.h"
 #include "gguf/value.h"
@@ -109,12 +111,6 @@ PairResult measure_pair(const gguf::TensorInfo& t, TypeId target, const std::vec
     return result;
 }
 
-std::string number(double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
-    return buf;
-}
-
 Error too_small(uint64_t target, uint64_t least) {
     return usage_error("a file of " + std::to_string(target) +
                        " bytes is not possible: the smallest (every matrix in its smallest type) takes " +
@@ -145,10 +141,7 @@ void check_target_size(const gguf::GgufFile& input, const std::vector<TypeId>& t
     if (target < least) throw too_small(target, least);
 }
 
-std::vector<TypeId> default_mixed_types() {
-    return {TypeId::TQ1_0, TypeId::Q2_K, TypeId::Q3_K, TypeId::Q4_0, TypeId::Q4_K,
-            TypeId::Q5_K,  TypeId::Q6_K, TypeId::Q8_0, TypeId::F16};
-}
+std::vector<TypeId> default_mixed_types() { return quant::quality_ladder(); }
 
 std::vector<TypeId> parse_type_list(const std::string& list) {
     std::vector<TypeId> types;
@@ -177,21 +170,12 @@ size_t probe_index(const TensorCandidates& c, TypeId probe) {
     return best;
 }
 
-Importance parse_importance(const std::string& name) {
-    if (name == "output") return Importance::Output;
-    if (name == "relative") return Importance::Relative;
-    if (name == "loss") return Importance::Loss;
-    throw usage_error("unknown importance '" + name + "' (output, relative or loss)");
-}
+constexpr EnumName<Importance> kImportances[] = {
+    {Importance::Output, "output"}, {Importance::Relative, "relative"}, {Importance::Loss, "loss"}};
 
-const char* importance_name(Importance importance) {
-    switch (importance) {
-        case Importance::Output: return "output";
-        case Importance::Relative: return "relative";
-        case Importance::Loss: return "loss";
-    }
-    return "?";
-}
+Importance parse_importance(const std::string& name) { return parse_enum(kImportances, name, "importance"); }
+
+const char* importance_name(Importance importance) { return enum_name(kImportances, importance); }
 
 double TensorSensitivity::at(double b) const {
     if (bits.empty()) return 1.0;
@@ -320,7 +304,7 @@ uint64_t planned_file_bytes(const gguf::GgufFile& input, const std::vector<Tenso
 MixedPrecisionPlan plan_mixed_precision(const gguf::GgufFile& input, const std::vector<TensorCandidates>& candidates,
                                         const MixedPrecisionOptions& options) {
     if (!(options.cohesion >= 0) || !std::isfinite(options.cohesion))
-        throw usage_error("--cohesion must be a finite number >= 0, got " + number(options.cohesion));
+        throw usage_error("--cohesion must be a finite number >= 0, got " + format_number(options.cohesion));
     const auto& tensors = input.tensors();
     MixedPrecisionPlan result;
     result.target_file_bytes = options.target_file_bytes;
@@ -370,7 +354,7 @@ MixedPrecisionPlan plan_mixed_precision(const gguf::GgufFile& input, const std::
             if (options.importance == Importance::Loss) a = it->second.at(quant::type_info(t).bits_per_weight());
             if (options.importance == Importance::Relative && c.signal > 0) a = double(c.parameters) / c.signal;
             if (!(a >= 0) || !std::isfinite(a))
-                throw usage_error("sensitivity of '" + c.name + "' is " + number(a));
+                throw usage_error("sensitivity of '" + c.name + "' is " + format_number(a));
             alpha[p].push_back(a);
         }
         const size_t unit = probe_index(c, options.unit_type);

@@ -47,8 +47,8 @@ struct TensorInfo;
 
 namespace dilmodeli::compress {
 
-// Q2_K, Q3_K, Q4_0, Q4_K, Q5_K, Q6_K, Q8_0, F16 (the doc's list), and TQ1_0 (ternary, 1.69
-// bits) as a last resort: without it no budget below about 2.7 bits per weight could be met, and
+// The registry's quality ladder (quant::quality_ladder): Q2_K, Q3_K, Q4_0, Q4_K, Q5_K, Q6_K,
+// Q8_0, F16 (the doc's list), and TQ1_0 (ternary, 1.69 bits) as a last resort: without it no budget below about 2.7 bits per weight could be met, and
 // a tensor only takes it when the price of bytes is high enough to justify its large error.
 // (TQ2_0 has the same values as TQ1_0 in more bytes: it could never be chosen.)
 std::vector<quant::TypeId> default_mixed_types();

@@ -149,10 +149,10 @@ SensitivityReport measure_sensitivity(const gguf::GgufFile& input, const std::ve
                           " calibration tokens; the text has " + std::to_string(tokens.size()));
     const int64_t chunks = std::min(options.chunks, available);
     for (const TensorCandidates& c : candidates) {
-        const TypeId type = input.tensors().at(c.file_index).type;
-        if (type != TypeId::F32 && type != TypeId::F16 && type != TypeId::BF16)
-            throw usage_error("sensitivity needs a float model, '" + c.name + "' is " +
-                              quant::type_info(type).name + " (use --sensitivity-chunks 0)");
+        const quant::TypeInfo& type = input.tensors().at(c.file_index).type_info();
+        if (!type.is_float)
+            throw usage_error("sensitivity needs a float model, '" + c.name + "' is " + type.name +
+                              " (use --sensitivity-chunks 0)");
     }
 
     ScratchCopy copy(input.path(), options.scratch_dir);

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
-#include <sstream>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
@@ -14,7 +13,9 @@
 #include "model/tensor_names.h"
 
 #include "common/atomic_file.h"
+#include "common/enum_names.h"
 #include "common/error.h"
+#include "common/number_format.h"
 #include "compress/prune_nash.h"
 #include "compress/prune_saliency.h"
 #include "gguf/gguf_file.h"
@@ -23,8 +24,6 @@
 
 namespace dilmodeli::compress {
 namespace {
-
-using quant::TypeId;
 
 constexpr int64_t kRunLength = 32;  // unstructured Nash: weights per block
 constexpr int32_t kRunLevels = 8;   // unstructured Nash: a block prunes 0, 1/8, ..., 8/8 of itself
@@ -36,16 +35,8 @@ bool is_prunable_name(const std::string& name) {
     return parsed && model::is_block_matrix_role(parsed->role);
 }
 
-std::string format_number(double v) {
-    std::ostringstream out;
-    out << v;
-    return out.str();
-}
-
-bool is_float_type(TypeId t) { return t == TypeId::F32 || t == TypeId::F16 || t == TypeId::BF16; }
-
 void require_float(const gguf::TensorInfo& t) {
-    if (!is_float_type(t.type))
+    if (!t.type_info().is_float)
         throw usage_error("tensor '" + t.name + "' is " + t.type_info().name +
                           ": prune before quantizing (pruning reads F32, F16 or BF16 weights; quantize the pruned "
                           "model afterwards)");
@@ -487,33 +478,21 @@ std::vector<gguf::TensorToWrite> plan_structured(const gguf::GgufFile& input, co
 
 }  // namespace
 
-PruneMethod parse_prune_method(const std::string& name) {
-    if (name == "magnitude") return PruneMethod::Magnitude;
-    if (name == "wanda") return PruneMethod::Wanda;
-    if (name == "nash") return PruneMethod::Nash;
-    throw usage_error("unknown pruning method '" + name + "' (magnitude, wanda or nash)");
-}
+constexpr EnumName<PruneMethod> kPruneMethods[] = {
+    {PruneMethod::Magnitude, "magnitude"}, {PruneMethod::Wanda, "wanda"}, {PruneMethod::Nash, "nash"}};
+constexpr EnumName<PruneStructure> kPruneStructures[] = {{PruneStructure::FfnChannels, "ffn"},
+                                                         {PruneStructure::Unstructured, "unstructured"}};
+constexpr EnumName<FfnWidths> kFfnWidths[] = {{FfnWidths::Uniform, "uniform"}, {FfnWidths::PerLayer, "per-layer"}};
+
+PruneMethod parse_prune_method(const std::string& name) { return parse_enum(kPruneMethods, name, "pruning method"); }
 
 PruneStructure parse_prune_structure(const std::string& name) {
-    if (name == "unstructured") return PruneStructure::Unstructured;
-    if (name == "ffn") return PruneStructure::FfnChannels;
-    throw usage_error("unknown pruning structure '" + name + "' (ffn, or unstructured)");
+    return parse_enum(kPruneStructures, name, "pruning structure");
 }
 
-FfnWidths parse_ffn_widths(const std::string& name) {
-    if (name == "uniform") return FfnWidths::Uniform;
-    if (name == "per-layer") return FfnWidths::PerLayer;
-    throw usage_error("unknown FFN widths '" + name + "' (uniform or per-layer)");
-}
+FfnWidths parse_ffn_widths(const std::string& name) { return parse_enum(kFfnWidths, name, "FFN widths"); }
 
-const char* prune_method_name(PruneMethod method) {
-    switch (method) {
-        case PruneMethod::Magnitude: return "magnitude";
-        case PruneMethod::Wanda: return "wanda";
-        case PruneMethod::Nash: return "nash";
-    }
-    return "?";
-}
+const char* prune_method_name(PruneMethod method) { return enum_name(kPruneMethods, method); }
 
 PruneReport prune_model(const gguf::GgufFile& input, const PruneOptions& options) {
     const auto start = std::chrono::steady_clock::now();

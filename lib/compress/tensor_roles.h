@@ -1,6 +1,7 @@
 #pragma once
 // What a tensor is for, from its GGUF name, and llama.cpp's conventions for quantizing it:
-// which tensors stay in float and which type replaces one whose rows fit no block.
+// which tensors stay in float and which type replaces one whose rows fit no block. The per-type
+// conventions are columns of the type registry (quant/quant_type.h); these apply them.
 #include <string>
 
 #include "quant/quant_type.h"
@@ -14,8 +15,8 @@ namespace dilmodeli::compress {
 bool is_quantizable(const gguf::TensorInfo& tensor);
 
 // llama.cpp's replacement for `wanted` when a row of `row_length` is not a multiple of its
-// block: K-quants fall back to 32-blocks (Q2_K/Q3_K -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1,
-// Q6_K -> Q8_0), and anything that still does not fit becomes F16 (or F32 if even that fails).
+// block: the registry's fallback (K-quants fall back to 32-blocks: Q2_K/Q3_K -> IQ4_NL,
+// Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0), and anything that still does not fit becomes F16.
 quant::TypeId fallback_type(quant::TypeId wanted, int64_t row_length);
 
 // The type llama.cpp gives output.weight when a whole model is quantized to `file_type`:
@@ -24,6 +25,6 @@ quant::TypeId output_type_for(quant::TypeId file_type);
 
 // llama.cpp's general.file_type (LLAMA_FTYPE_*) for a model quantized mostly to `type`.
 uint32_t llama_file_type(quant::TypeId type);
-constexpr uint32_t kFileTypeMixed = 1024;  // LLAMA_FTYPE_GUESSED
+constexpr uint32_t kFileTypeMixed = quant::kFileTypeGuessed;
 
 }  // namespace dilmodeli::compress

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/enum_names.h"
+
 namespace dilmodeli::profile {
 namespace {
 
@@ -89,15 +91,10 @@ json machine_json(const ProfileReport& r) {
 
 }  // namespace
 
-const char* bound_name(Bound bound) {
-    switch (bound) {
-        case Bound::Memory: return "memory";
-        case Bound::Compute: return "compute";
-        case Bound::Overhead: return "overhead";
-        case Bound::None: break;
-    }
-    return "none";
-}
+constexpr EnumName<Bound> kBounds[] = {
+    {Bound::Memory, "memory"}, {Bound::Compute, "compute"}, {Bound::Overhead, "overhead"}, {Bound::None, "none"}};
+
+const char* bound_name(Bound bound) { return enum_name(kBounds, bound); }
 
 nlohmann::json to_json(const ProfileReport& r) {
     json placement = json::array();

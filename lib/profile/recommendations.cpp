@@ -1,9 +1,9 @@
 #include "profile/recommendations.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <string>
 
+#include "profile/units.h"
 #include "quant/quant_type.h"
 
 namespace dilmodeli::profile {
@@ -12,10 +12,9 @@ namespace {
 constexpr double kMemoryBound = 70.0;   // % of the ceiling: bandwidth is the limit
 constexpr double kComputeBound = 40.0;  // below: the kernels, not the bytes, are the limit
 
+// strprintf with every argument a double, so that counts and thread numbers print with %.0f.
 std::string format(const char* fmt, double a, double b = 0, double c = 0, double d = 0) {
-    char buf[512];
-    std::snprintf(buf, sizeof buf, fmt, a, b, c, d);
-    return buf;
+    return strprintf(fmt, a, b, c, d);
 }
 
 std::string mib(uint64_t bytes) { return format("%.1f MiB", double(bytes) / (1 << 20)); }
@@ -27,14 +26,14 @@ double bits_per_weight(const std::string& type) {
 
 bool is_k_quant(const std::string& type) { return type.size() > 2 && type.compare(type.size() - 2, 2, "_K") == 0; }
 
-// Smaller types worth trying from `type`, most conservative first.
+// Smaller types worth trying from `type` (a registry name as the file spells it), most
+// conservative first.
 std::vector<std::string> smaller_types(const std::string& type) {
-    if (type == "F32") return {"F16", "Q8_0"};
-    if (type == "F16" || type == "BF16") return {"Q8_0", "Q4_0"};
-    if (type == "Q8_0") return {"Q6_K", "Q4_0"};
-    if (type == "Q6_K" || type == "Q5_K" || type == "Q5_0" || type == "Q5_1") return {"Q4_K", "Q4_0"};
-    if (type == "Q4_K" || type == "Q4_0" || type == "Q4_1" || type == "IQ4_NL") return {"Q3_K", "Q2_K"};
-    return {};
+    const quant::TypeInfo* t = quant::find_type(type);
+    std::vector<std::string> names;
+    if (!t || type != t->name) return names;
+    for (quant::TypeId s : quant::suggested_smaller_types(t->id)) names.push_back(quant::type_info(s).name);
+    return names;
 }
 
 double share_of(const PhaseReport& p, const std::string& op) {

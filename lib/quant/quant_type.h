@@ -1,7 +1,9 @@
 #pragma once
-// The registry of tensor element types: one row per ggml type id with its block geometry and
-// its conversions. Everything that depends on a type (file sizes, dequantization, quantization,
-// dot products) goes through this table, so adding a type touches one row.
+// The registry of tensor element types: one row per ggml type id with its block geometry, its
+// conversions and llama.cpp's conventions for it. Everything outside the kernels that depends on
+// a type (file sizes, dequantization, quantization, fallbacks, the output head, general.file_type,
+// which types a mixture or the profiler tries) reads this table, so adding a type touches its row
+// and its kernels.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -38,6 +40,10 @@ using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
 // holds n non-negative weights (per-column activation energy) that the rounding should favour.
 using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n, const float* importance);
 
+// llama.cpp's general.file_type for a file of mixed types (LLAMA_FTYPE_GUESSED), and the value
+// of a type that llama.cpp never writes as a whole file.
+constexpr uint32_t kFileTypeGuessed = 1024;
+
 struct TypeInfo {
     TypeId id;
     const char* name;
@@ -45,6 +51,18 @@ struct TypeInfo {
     size_t block_bytes;   // bytes per block
     DequantizeRowFn dequantize_row;  // null: this type cannot be read as numbers yet
     QuantizeRowFn quantize_row;      // null: this type cannot be produced
+    bool is_float;        // F32, F16, BF16: one number per element, no blocks, no scales
+    // llama.cpp's replacement when a row's length is not a multiple of block_size: a K-quant
+    // falls back to a 32-block type; F16 when there is none (the type itself for float types).
+    TypeId fallback;
+    TypeId output_type;      // output.weight's type when a whole model is quantized to this one
+    uint32_t file_type;      // general.file_type (LLAMA_FTYPE_*) of a model mostly of this type
+    // The quality ladder a mixture chooses among, in increasing bits: the neighbours below and
+    // above; the type itself at an end, or for both when the type is not on the ladder.
+    TypeId smaller, larger;
+    // The smaller types the profiler suggests when generation is bandwidth-bound: a conservative
+    // step and a bolder leap; the type itself for none.
+    TypeId step_down, leap_down;
 
     double bits_per_weight() const { return 8.0 * double(block_bytes) / double(block_size); }
     // Bytes of a row of n elements; n must be a multiple of block_size.
@@ -53,6 +71,10 @@ struct TypeInfo {
 
 // Every type the registry knows, in id order.
 const std::vector<TypeInfo>& all_types();
+// The types on the quality ladder, smallest first.
+std::vector<TypeId> quality_ladder();
+// The profiler's suggestions for a model of this type, most conservative first (0 to 2 types).
+std::vector<TypeId> suggested_smaller_types(TypeId id);
 // Null for an id the registry does not know.
 const TypeInfo* find_type(uint32_t id);
 // Case-insensitive ("q4_k" finds Q4_K); null when unknown.

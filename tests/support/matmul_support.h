@@ -49,8 +49,6 @@ inline Quantized quantize_matrix(const quant::TypeInfo& info, int64_t rows, int6
     return q;
 }
 
-inline bool is_float_type(TypeId type) { return type == TypeId::F32 || type == TypeId::F16 || type == TypeId::BF16; }
-
 // Instruction sets whose float batches are outer products: each output one fused chain.
 inline bool has_outer_float_batches(const std::string& isa) { return isa == "avx512" || isa == "avx2"; }
 
@@ -64,7 +62,7 @@ inline bool is_k_quant(TypeId type) {
 // (rows in the lanes, exact integer sums per super-block). Both take batches of more than 8
 // tokens (kWholeBatch in kernels/matmul.cpp); smaller ones keep the tokens' bits.
 inline bool batch_has_own_order(TypeId type, const std::string& isa, int64_t n_tokens) {
-    const bool own_kernel = (is_float_type(type) && has_outer_float_batches(isa)) || (is_k_quant(type) && isa == "avx512");
+    const bool own_kernel = (quant::type_info(type).is_float && has_outer_float_batches(isa)) || (is_k_quant(type) && isa == "avx512");
     return own_kernel && n_tokens > 8;
 }
 
