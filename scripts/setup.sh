@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake g++ make pkg-config libcli11-dev nlohmann-json3-dev libspdlog-dev libxsimd-dev catch2 libtbb-dev libhwloc-dev)
+packages=(cmake g++ make pkg-config libcli11-dev nlohmann-json3-dev libspdlog-dev libxsimd-dev catch2 libtbb-dev libhwloc-dev libcpp-httplib-dev curl)
 bash scripts/install-packages.sh "${packages[@]}"
 
 build_dir="${BUILD_DIR:-build}"

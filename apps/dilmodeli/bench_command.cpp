@@ -15,6 +15,7 @@ void add_bench_command(CLI::App& root, Action& action) {
         std::string model = kDefaultModelPath;
         runtime::BenchmarkOptions bench;
         std::vector<int> threads = {1};
+        std::vector<int> parallel = {1};
         std::string kv_type = model::kv_cache_type_name(runtime::BenchmarkOptions{}.kv_type);
         bool json = false;
         ResidencyFlags residency;
@@ -28,6 +29,9 @@ void add_bench_command(CLI::App& root, Action& action) {
         ->capture_default_str();
     cmd->add_option("-r,--repetitions", o->bench.repetitions, "Timed repetitions (medians reported)")->capture_default_str();
     cmd->add_option("-t,--threads", o->threads, "Thread counts to measure, e.g. -t 1,2")->delimiter(',');
+    cmd->add_option("--parallel", o->parallel,
+                    "Sequences decoded together, e.g. --parallel 1,2,4,8 (aggregate tok/s, as llama-batched-bench)")
+        ->delimiter(',');
     cmd->add_option("--kv-type", o->kv_type, "KV cache element type: f32 or f16")->capture_default_str();
     add_residency_flags(cmd, o->residency);
     cmd->add_flag("--json", o->json, "Print one JSON object");
@@ -35,25 +39,33 @@ void add_bench_command(CLI::App& root, Action& action) {
         action = [o] {
             for (int t : o->threads)
                 if (t < 1) throw usage_error("--threads values must be at least 1");
+            for (int p : o->parallel)
+                if (p < 1 || p > 256) throw usage_error("--parallel values must be between 1 and 256");
             o->bench.kv_type = model::parse_kv_cache_type(o->kv_type);
             auto model = runtime::load_model(o->model, o->residency.residency());
             nlohmann::json runs = nlohmann::json::array();
-            for (int t : o->threads) {
+            for (int t : o->threads)
+            for (int p : o->parallel) {
                 o->bench.threads = t;
+                o->bench.sequences = p;
                 auto r = runtime::run_benchmark(*model, o->bench);
                 runs.push_back({{"threads", t},
+                                {"parallel", p},
                                 {"pp_tok_per_s", r.prompt_median},
                                 {"tg_tok_per_s", r.gen_median},
                                 {"pp_runs", r.prompt_tok_per_s},
                                 {"tg_runs", r.gen_tok_per_s},
-                                {"tg_weight_gb_per_s", r.gen_median * double(r.weight_bytes_per_token) / 1e9}});
+                                // Each step reads the weights once for all p sequences.
+                                {"tg_weight_gb_per_s", r.gen_median / p * double(r.weight_bytes_per_token) / 1e9}});
                 if (!o->json) {
                     char line[256];
                     // llama-bench's names: "pp128 @ d512" for a prompt after 512 tokens of context.
                     char depth[32] = "";
                     if (o->bench.n_depth > 0)
                         std::snprintf(depth, sizeof depth, " @ d%lld", static_cast<long long>(o->bench.n_depth));
-                    std::snprintf(line, sizeof line, "threads %d: pp%lld%s %.1f tok/s, tg%lld%s %.1f tok/s", t,
+                    char sequences[32] = "";
+                    if (p > 1) std::snprintf(sequences, sizeof sequences, " x %d sequences", p);
+                    std::snprintf(line, sizeof line, "threads %d%s: pp%lld%s %.1f tok/s, tg%lld%s %.1f tok/s", t, sequences,
                                   static_cast<long long>(o->bench.n_prompt), depth, r.prompt_median,
                                   static_cast<long long>(o->bench.n_gen), depth, r.gen_median);
                     print_line(line);

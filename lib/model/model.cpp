@@ -137,7 +137,11 @@ Session::Session(Model& model, const SessionOptions& options)
       max_batch_(options.max_batch > 0 ? options.max_batch : 512),
       arena_(threads_) {
     if (context_ > (int64_t(1) << 22)) throw usage_error("--ctx " + std::to_string(context_) + " is too large");
-    const size_t cache = size_t(config_.n_layers) * size_t(context_) * size_t(config_.kv_dim());
+    if (options.sequences < 1 || options.sequences > 256)
+        throw usage_error("--parallel " + std::to_string(options.sequences) + " is not between 1 and 256");
+    n_past_.assign(size_t(options.sequences), 0);
+    const size_t cache = size_t(config_.n_layers) * size_t(options.sequences) * size_t(context_) *
+                         size_t(config_.kv_dim());
     kv_type_ = options.kv_type;
     rope_factors_ = model.rope_freqs_ ? model.rope_freqs_
                     : context_ > model.rope_original_context_ ? model.rope_long_ : model.rope_short_;
@@ -154,11 +158,21 @@ uint64_t Session::kv_cache_bytes() const {
     return 2 * (4 * uint64_t(k_cache_.size()) + 2 * uint64_t(k_cache16_.size()));  // K and V
 }
 
-void Session::store_kv(int64_t layer, int64_t pos, const float* k, const float* v) {
+void Session::truncate(int sequence, int64_t keep) {
+    int64_t& past = n_past_.at(size_t(sequence));
+    past = std::clamp<int64_t>(keep, 0, past);
+}
+
+size_t Session::cache_offset(int64_t layer, int sequence) const {
+    return (size_t(layer) * n_past_.size() + size_t(sequence)) * size_t(config_.n_kv_heads) * size_t(context_) *
+           size_t(config_.head_dim);
+}
+
+void Session::store_kv(int64_t layer, int sequence, int64_t pos, const float* k, const float* v) {
     const int64_t hd = config_.head_dim;
+    const size_t base = cache_offset(layer, sequence);
     for (int64_t h = 0; h < config_.n_kv_heads; ++h) {
-        const size_t at = ((size_t(layer) * size_t(config_.n_kv_heads) + size_t(h)) * size_t(context_) + size_t(pos)) *
-                          size_t(hd);
+        const size_t at = base + (size_t(h) * size_t(context_) + size_t(pos)) * size_t(hd);
         const float* k_head = k + h * hd;
         const float* v_head = v + h * hd;
         if (kv_type_ == KvCacheType::F16) {
@@ -182,6 +196,7 @@ void Session::ensure_scratch(int64_t n) {
     tmp_.resize(rows * d);
     k_.resize(rows * kv);
     v_.resize(rows * kv);
+    positions_.resize(rows);
     const size_t angles = rows * size_t(config_.n_rot / 2);
     for (std::vector<float>* table : {&rope_cos_, &rope_sin_, &rope_cos_local_, &rope_sin_local_})
         table->resize(angles);
@@ -189,27 +204,78 @@ void Session::ensure_scratch(int64_t n) {
 
 void Session::decode(const int32_t* tokens, int64_t n, bool all_logits) {
     if (n <= 0) throw usage_error("nothing to decode");
-    if (n_past_ + n > context_)
-        throw usage_error("context full: " + std::to_string(n_past_) + " tokens cached + " + std::to_string(n) +
+    if (!all_logits) {
+        decode({SequenceTokens{0, tokens, n, true}});
+        return;
+    }
+    check_fits(0, n);
+    std::vector<int32_t> flat(tokens, tokens + n);
+    decode_entries(flat, std::vector<int>(size_t(n), 0), std::vector<uint8_t>(size_t(n), 1));
+}
+
+void Session::decode(const std::vector<SequenceTokens>& batch) {
+    std::vector<int32_t> tokens;
+    std::vector<int> sequences;
+    std::vector<uint8_t> wants_logits;
+    std::vector<uint8_t> seen(n_past_.size(), 0);
+    for (const SequenceTokens& part : batch) {
+        if (part.sequence < 0 || size_t(part.sequence) >= n_past_.size())
+            throw usage_error("sequence " + std::to_string(part.sequence) + " is not one of the session's " +
+                              std::to_string(n_past_.size()));
+        if (seen[size_t(part.sequence)]++) throw usage_error("sequence " + std::to_string(part.sequence) + " appears twice in a batch");
+        if (part.n <= 0) throw usage_error("nothing to decode for sequence " + std::to_string(part.sequence));
+        check_fits(part.sequence, part.n);
+        tokens.insert(tokens.end(), part.tokens, part.tokens + part.n);
+        sequences.insert(sequences.end(), size_t(part.n), part.sequence);
+        wants_logits.insert(wants_logits.end(), size_t(part.n), 0);
+        wants_logits.back() = part.logits;
+    }
+    if (tokens.empty()) throw usage_error("nothing to decode");
+    decode_entries(tokens, sequences, wants_logits);
+}
+
+void Session::check_fits(int sequence, int64_t n) const {
+    const int64_t past = n_past_[size_t(sequence)];
+    if (past + n > context_)
+        throw usage_error("context full: " + std::to_string(past) + " tokens cached + " + std::to_string(n) +
                           " new exceed --ctx " + std::to_string(context_));
-    for (int64_t i = 0; i < n; ++i)
-        if (tokens[i] < 0 || tokens[i] >= config_.n_vocab)
-            throw usage_error("token id " + std::to_string(tokens[i]) + " is outside the vocabulary of " +
+}
+
+void Session::decode_entries(const std::vector<int32_t>& tokens, const std::vector<int>& sequences,
+                             const std::vector<uint8_t>& wants_logits) {
+    for (int32_t token : tokens)
+        if (token < 0 || token >= config_.n_vocab)
+            throw usage_error("token id " + std::to_string(token) + " is outside the vocabulary of " +
                               std::to_string(config_.n_vocab));
     logits_.clear();
+    const int64_t n = int64_t(tokens.size());
     arena_.execute([&] {
+        std::vector<Run> runs;
+        std::vector<int64_t> logit_rows;
         for (int64_t start = 0; start < n; start += max_batch_) {
             const int64_t count = std::min(max_batch_, n - start);
-            const bool last = start + count == n;
-            forward_batch(tokens + start, count, all_logits, all_logits || last);
+            runs.clear();
+            logit_rows.clear();
+            for (int64_t t = start; t < start + count; ++t) {
+                const int sequence = sequences[size_t(t)];
+                if (runs.empty() || runs.back().sequence != sequence)
+                    runs.push_back({sequence, t - start, 0, n_past_[size_t(sequence)]});
+                ++runs.back().count;
+                ++n_past_[size_t(sequence)];
+                if (wants_logits[size_t(t)]) logit_rows.push_back(t - start);
+            }
+            forward_batch(tokens.data() + start, count, runs, logit_rows);
         }
     });
 }
 
-void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, bool want_logits) {
+void Session::forward_batch(const int32_t* tokens, int64_t n, const std::vector<Run>& runs,
+                            const std::vector<int64_t>& logit_rows) {
     const ModelConfig& c = config_;
     const int64_t d = c.n_embd, qd = c.q_dim(), kv = c.kv_dim(), hd = c.head_dim;
     ensure_scratch(n);
+    for (const Run& run : runs)
+        for (int64_t t = 0; t < run.count; ++t) positions_[size_t(run.first + t)] = run.position + t;
     timed_op(hooks_, "embedding", -1, n, [&] {
         for (int64_t t = 0; t < n; ++t) model_.embed(tokens[t], &x_[size_t(t * d)], embedding_row_);
         if (c.embedding_scale != 1.0f)
@@ -220,11 +286,11 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, b
     timed_op(hooks_, "rope", -1, n, [&] {
         RopeParams rope{c.n_rot, c.rope_freq_base, c.rope_freq_scale, c.rope_attn_factor, rope_factors_};
         for (int64_t t = 0; t < n; ++t)
-            rope_angles(n_past_ + t, rope, &rope_cos_[size_t(t * pairs)], &rope_sin_[size_t(t * pairs)]);
+            rope_angles(positions_[size_t(t)], rope, &rope_cos_[size_t(t * pairs)], &rope_sin_[size_t(t * pairs)]);
         if (!any_slides) return;
         rope.freq_base = c.rope_freq_base_swa;
         for (int64_t t = 0; t < n; ++t)
-            rope_angles(n_past_ + t, rope, &rope_cos_local_[size_t(t * pairs)], &rope_sin_local_[size_t(t * pairs)]);
+            rope_angles(positions_[size_t(t)], rope, &rope_cos_local_[size_t(t * pairs)], &rope_sin_local_[size_t(t * pairs)]);
     });
     const bool neox = c.arch->rope == RopeMode::NeoxHalves;
 
@@ -253,18 +319,21 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, b
         timed_op(hooks_, "rope", l, n, [&] {
             const std::vector<float>& cos_table = L.slides ? rope_cos_local_ : rope_cos_;
             const std::vector<float>& sin_table = L.slides ? rope_sin_local_ : rope_sin_;
-            for (int64_t t = 0; t < n; ++t) {
-                const float* cos = &cos_table[size_t(t * pairs)];
-                const float* sin = &sin_table[size_t(t * pairs)];
-                float* q = &q_[size_t(t * qd)];
-                rope_rotate(q, c.n_heads, hd, pairs, cos, sin, neox);
-                rope_rotate(&k_[size_t(t * kv)], c.n_kv_heads, hd, pairs, cos, sin, neox);
-                if (c.arch->query_prescaled)
-                    for (int64_t i = 0; i < qd; ++i) q[i] *= c.attention_scale;
-                store_kv(l, n_past_ + t, &k_[size_t(t * kv)], &v_[size_t(t * kv)]);
-            }
+            for (const Run& run : runs)
+                for (int64_t t = run.first; t < run.first + run.count; ++t) {
+                    const float* cos = &cos_table[size_t(t * pairs)];
+                    const float* sin = &sin_table[size_t(t * pairs)];
+                    float* q = &q_[size_t(t * qd)];
+                    rope_rotate(q, c.n_heads, hd, pairs, cos, sin, neox);
+                    rope_rotate(&k_[size_t(t * kv)], c.n_kv_heads, hd, pairs, cos, sin, neox);
+                    if (c.arch->query_prescaled)
+                        for (int64_t i = 0; i < qd; ++i) q[i] *= c.attention_scale;
+                    store_kv(l, run.sequence, positions_[size_t(t)], &k_[size_t(t * kv)], &v_[size_t(t * kv)]);
+                }
+            });
+        timed_op(hooks_, "attention", l, n, [&] {
+            for (const Run& run : runs) attention(l, run);
         });
-        timed_op(hooks_, "attention", l, n, [&] { attention(l, n); });
         observed_matmul(hooks_, L.wo, att_.data(), n, tmp_.data());
         finish_residual(l, n, L.bo, L.attn_post_norm);
 
@@ -275,14 +344,13 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, bool all_logits, b
         L.ffn->forward(xb_.data(), n, tmp_.data(), hooks_, l);
         finish_residual(l, n, nullptr, L.ffn_post_norm);
     }
-    n_past_ += n;
 
-    if (!want_logits) return;
-    const int64_t first = all_logits ? 0 : n - 1;
-    const int64_t rows = n - first;
+    if (logit_rows.empty()) return;
+    const int64_t rows = int64_t(logit_rows.size());
     timed_op(hooks_, "output_norm", -1, rows, [&] {
-        for (int64_t t = first; t < n; ++t)
-            rms_norm(&x_[size_t(t * d)], model_.output_norm_, &xb_[size_t((t - first) * d)], d, c.rms_epsilon);
+        for (int64_t i = 0; i < rows; ++i)
+            rms_norm(&x_[size_t(logit_rows[size_t(i)] * d)], model_.output_norm_, &xb_[size_t(i * d)], d,
+                     c.rms_epsilon);
     });
     const size_t offset = logits_.size();
     logits_.resize(offset + size_t(rows * c.n_vocab));
@@ -305,11 +373,12 @@ void Session::finish_residual(int64_t layer, int64_t n, const float* bias, const
     });
 }
 
-void Session::attention(int64_t layer, int64_t n) {
-    const size_t at = size_t(layer) * size_t(context_) * size_t(config_.kv_dim());
+void Session::attention(int64_t layer, const Run& run) {
+    const size_t at = cache_offset(layer, run.sequence);
     const ModelConfig& c = config_;
-    AttentionArgs args{q_.data(), c.q_dim(), n,       n_past_,     c.n_heads, c.n_kv_heads,
-                       c.head_dim, context_, att_.data(), threads_ > 1};
+    const size_t row = size_t(run.first * c.q_dim());
+    AttentionArgs args{&q_[row],   c.q_dim(), run.count,  run.position, c.n_heads, c.n_kv_heads,
+                       c.head_dim, context_,  &att_[row], threads_ > 1};
     args.scale = c.arch->query_prescaled ? 1.0f : c.attention_scale;
     args.softcap = c.attn_softcap;
     if (model_.layers_[size_t(layer)].slides) args.window = c.sliding_window;

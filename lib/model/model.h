@@ -3,6 +3,7 @@
 // inference session that runs it: token embedding -> n_layers x (RMSNorm, rotary GQA attention
 // with a KV cache, RMSNorm, gated FFN; each half optionally post-normed) -> final RMSNorm ->
 // output head. The families differ only in the traits the config carries.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -104,9 +105,20 @@ struct SessionOptions {
     KvCacheType kv_type = KvCacheType::F16;
     int threads = 0;       // 0: physical cores
     int64_t max_batch = 512;  // tokens per forward step in prompt processing
+    // Independent sequences (a server's slots), each with its own `context` cells of KV cache,
+    // set up front so that admitting a request never allocates.
+    int sequences = 1;
 };
 
-// One sequence being evaluated: KV cache, scratch buffers and the thread arena.
+// Tokens of one sequence within a decode of several: appended at that sequence's next positions.
+struct SequenceTokens {
+    int sequence = 0;
+    const int32_t* tokens = nullptr;
+    int64_t n = 0;
+    bool logits = false;  // wants its last token's logits: one row of logits(), in batch order
+};
+
+// The sequences being evaluated: their KV cache, scratch buffers and the thread arena.
 class Session {
 public:
     Session(Model& model, const SessionOptions& options);
@@ -114,14 +126,23 @@ public:
     // Appends `n` tokens at positions n_past()..n_past()+n-1. When `all_logits` is set, logits
     // holds n x vocab floats (one row per token); otherwise one row, for the last token.
     // Error(Usage) when the tokens do not fit in the context.
+    // (Sequence 0.)
     void decode(const int32_t* tokens, int64_t n, bool all_logits);
+    // Several sequences in one pass, as continuous batching decodes the next token of each running
+    // sequence with chunks of new prompts: every matrix product reads the weights once for all
+    // their tokens; attention runs per sequence over its own cache. Each sequence appears at most
+    // once. Error(Usage) for an unknown sequence or one whose tokens do not fit its context.
+    void decode(const std::vector<SequenceTokens>& batch);
     const std::vector<float>& logits() const { return logits_; }
 
-    int64_t n_past() const { return n_past_; }
-    int64_t context() const { return context_; }
+    int64_t n_past(int sequence = 0) const { return n_past_.at(size_t(sequence)); }
+    int sequences() const { return int(n_past_.size()); }
+    int64_t context() const { return context_; }  // per sequence
     int threads() const { return threads_; }
     uint64_t kv_cache_bytes() const;
-    void reset() { n_past_ = 0; }
+    void reset() { std::fill(n_past_.begin(), n_past_.end(), 0); }
+    // Forgets a sequence's positions from `keep` on; the ones before stay cached (prompt reuse).
+    void truncate(int sequence, int64_t keep);
     // Shown the input of every matrix product from now on (null: none). Not owned.
     void set_observer(MatmulObserver* observer) { hooks_.observer = observer; }
     // Told the duration of every op from now on (null: none). Not owned.
@@ -129,11 +150,25 @@ public:
     const Model& model() const { return model_; }
 
 private:
-    void forward_batch(const int32_t* tokens, int64_t n, bool all_logits, bool append_logits);
-    void attention(int64_t layer, int64_t n);
+    // Consecutive tokens of one sequence inside a forward batch.
+    struct Run {
+        int sequence;
+        int64_t first;     // the run's first row in the batch
+        int64_t count;
+        int64_t position;  // of its first token
+    };
+    // Tokens with their sequence and whether their logits are wanted, cut into forward batches.
+    void decode_entries(const std::vector<int32_t>& tokens, const std::vector<int>& sequences,
+                        const std::vector<uint8_t>& wants_logits);
+    // Rows `logit_rows` (ascending) get logits, appended to logits_.
+    void forward_batch(const int32_t* tokens, int64_t n, const std::vector<Run>& runs,
+                       const std::vector<int64_t>& logit_rows);
+    void attention(int64_t layer, const Run& run);
     // tmp_ (a block half's output) plus its bias, post-normed, added into the residual stream x_.
     void finish_residual(int64_t layer, int64_t n, const float* bias, const float* post_norm);
-    void store_kv(int64_t layer, int64_t pos, const float* k, const float* v);
+    size_t cache_offset(int64_t layer, int sequence) const;
+    void check_fits(int sequence, int64_t n) const;  // Error(Usage) past the sequence's context
+    void store_kv(int64_t layer, int sequence, int64_t pos, const float* k, const float* v);
     void ensure_scratch(int64_t n);
 
     Model& model_;
@@ -141,16 +176,18 @@ private:
     int64_t context_ = 0;
     int threads_ = 1;
     int64_t max_batch_ = 512;
-    int64_t n_past_ = 0;
+    std::vector<int64_t> n_past_;  // per sequence
     tbb::task_arena arena_;
     ForwardHooks hooks_;
 
     KvCacheType kv_type_ = KvCacheType::F32;
-    std::vector<float> k_cache_, v_cache_;          // (n_layers, n_kv_heads, context, head_dim) when F32
+    // (n_layers, sequences, n_kv_heads, context, head_dim) when F32
+    std::vector<float> k_cache_, v_cache_;
     std::vector<uint16_t> k_cache16_, v_cache16_;   // the same when F16
     std::vector<float> x_, xb_, q_, k_, v_, att_, tmp_;  // (n, ...) scratch
     // (n, n_rot / 2): each token's rope angles, with the global and the sliding layers' base.
     std::vector<float> rope_cos_, rope_sin_, rope_cos_local_, rope_sin_local_;
+    std::vector<int64_t> positions_;  // (n) each row's position in its sequence
     const float* rope_factors_ = nullptr;
     std::vector<uint8_t> embedding_row_;
     std::vector<float> logits_;

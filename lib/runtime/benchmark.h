@@ -1,7 +1,8 @@
 #pragma once
 // llama-bench's two measurements, so figures compare: prompt processing (n_prompt tokens in one
 // batch) and generation (n_gen tokens one at a time), over repetitions, each from an empty cache
-// or, like llama-bench's -d, after n_depth tokens of context.
+// or, like llama-bench's -d, after n_depth tokens of context; with several sequences at once,
+// llama-batched-bench's aggregate figures.
 #include <cstdint>
 #include <vector>
 
@@ -15,6 +16,9 @@ struct BenchmarkOptions {
     int64_t n_depth = 0;  // tokens already in the cache (untimed) before each measurement
     int repetitions = 5;
     int threads = 1;
+    // Sequences decoded together, as llama-batched-bench's -npl: each gets its own n_prompt tokens
+    // (all in one decode) and n_gen tokens (one each per decode); figures are aggregate tokens/s.
+    int sequences = 1;
     uint64_t seed = 1;  // for the random token ids fed to the model
     model::KvCacheType kv_type = model::SessionOptions{}.kv_type;  // F16, as llama-bench's default
 };
