@@ -1,5 +1,6 @@
 #include "chat/chat_template.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -147,7 +148,9 @@ ChatTemplate ChatTemplate::detect(const std::string& jinja_source) {
     std::string name = detect_family(jinja_source);
     if (name.empty()) name = detect_builtin(jinja_source);
     if (name.empty()) {
-        const std::string start = jinja_source.substr(0, 60);
+        size_t cut = std::min<size_t>(jinja_source.size(), 60);
+        while (cut < jinja_source.size() && (static_cast<unsigned char>(jinja_source[cut]) & 0xC0) == 0x80) --cut;
+        const std::string start = jinja_source.substr(0, cut);  // whole UTF-8 characters only
         throw Error(ErrorKind::BadInput, "tokenizer.chat_template: not a chat template dilmodeli recognises (" +
                                              std::to_string(jinja_source.size()) + " bytes starting '" + start +
                                              "'); name one with --chat-template: " + joined_names());
