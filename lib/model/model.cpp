@@ -143,6 +143,7 @@ Session::Session(Model& model, const SessionOptions& options)
     const size_t cache = size_t(config_.n_layers) * size_t(options.sequences) * size_t(context_) *
                          size_t(config_.kv_dim());
     kv_type_ = options.kv_type;
+    output_ = options.output;
     rope_factors_ = model.rope_freqs_ ? model.rope_freqs_
                     : context_ > model.rope_original_context_ ? model.rope_long_ : model.rope_short_;
     if (kv_type_ == KvCacheType::F16) {
@@ -248,6 +249,7 @@ void Session::decode_entries(const std::vector<int32_t>& tokens, const std::vect
             throw usage_error("token id " + std::to_string(token) + " is outside the vocabulary of " +
                               std::to_string(config_.n_vocab));
     logits_.clear();
+    hidden_.clear();
     const int64_t n = int64_t(tokens.size());
     arena_.execute([&] {
         std::vector<Run> runs;
@@ -347,11 +349,17 @@ void Session::forward_batch(const int32_t* tokens, int64_t n, const std::vector<
 
     if (logit_rows.empty()) return;
     const int64_t rows = int64_t(logit_rows.size());
+    float* normed = xb_.data();
+    if (output_ == DecodeOutput::Hidden) {
+        hidden_.resize(hidden_.size() + size_t(rows * d));
+        normed = &hidden_[hidden_.size() - size_t(rows * d)];
+    }
     timed_op(hooks_, "output_norm", -1, rows, [&] {
         for (int64_t i = 0; i < rows; ++i)
-            rms_norm(&x_[size_t(logit_rows[size_t(i)] * d)], model_.output_norm_, &xb_[size_t(i * d)], d,
+            rms_norm(&x_[size_t(logit_rows[size_t(i)] * d)], model_.output_norm_, &normed[size_t(i * d)], d,
                      c.rms_epsilon);
     });
+    if (output_ == DecodeOutput::Hidden) return;
     const size_t offset = logits_.size();
     logits_.resize(offset + size_t(rows * c.n_vocab));
     observed_matmul(hooks_, model_.output_, xb_.data(), rows, &logits_[offset]);

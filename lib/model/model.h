@@ -97,6 +97,8 @@ const char* kv_cache_type_name(KvCacheType type);
 // Qwen3 and Gemma 3 train on 32k-128k tokens, whose F16 KV cache would take 0.6-4.7 GB.
 constexpr int64_t kDefaultContext = 4096;
 
+enum class DecodeOutput { Logits, Hidden };
+
 struct SessionOptions {
     // KV cache length; 0: the model's trained context, at most kDefaultContext.
     int64_t context = 0;
@@ -108,6 +110,10 @@ struct SessionOptions {
     // Independent sequences (a server's slots), each with its own `context` cells of KV cache,
     // set up front so that admitting a request never allocates.
     int sequences = 1;
+    // What decode gives for the tokens whose logits it is asked for: logits (n_vocab floats a
+    // token), or, for embeddings, the hidden states after the final norm and before the output
+    // head (n_embd floats a token, llama.cpp's result_norm), which skips the output head.
+    DecodeOutput output = DecodeOutput::Logits;
 };
 
 // Tokens of one sequence within a decode of several: appended at that sequence's next positions.
@@ -134,6 +140,10 @@ public:
     // once. Error(Usage) for an unknown sequence or one whose tokens do not fit its context.
     void decode(const std::vector<SequenceTokens>& batch);
     const std::vector<float>& logits() const { return logits_; }
+    // With SessionOptions::output Hidden, the rows logits() would hold (n_embd floats each) and
+    // logits() stays empty.
+    const std::vector<float>& hidden() const { return hidden_; }
+    DecodeOutput output() const { return output_; }
 
     int64_t n_past(int sequence = 0) const { return n_past_.at(size_t(sequence)); }
     int sequences() const { return int(n_past_.size()); }
@@ -191,6 +201,8 @@ private:
     const float* rope_factors_ = nullptr;
     std::vector<uint8_t> embedding_row_;
     std::vector<float> logits_;
+    DecodeOutput output_ = DecodeOutput::Logits;
+    std::vector<float> hidden_;  // (rows, n_embd) when output_ is Hidden
 };
 
 }  // namespace dilmodeli::model
