@@ -31,6 +31,7 @@ void add_route_bench_command(CLI::App& root, Action& action);
 void add_tokenize_command(CLI::App& root, Action& action);
 void add_serve_command(CLI::App& root, Action& action);
 void add_embed_command(CLI::App& root, Action& action);
+void add_chat_command(CLI::App& root, Action& action);
 
 // The model file used when -m is not given.
 constexpr const char* kDefaultModelPath = "models/default.gguf";

@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
     dilmodeli::app::add_tokenize_command(root, action);
     dilmodeli::app::add_serve_command(root, action);
     dilmodeli::app::add_embed_command(root, action);
+    dilmodeli::app::add_chat_command(root, action);
 
     try {
         root.parse(argc, argv);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "serve/chat_loop.h"
 #include "tokenizer/tokenizer.h"
 
 namespace dilmodeli::serve {
@@ -16,21 +17,10 @@ namespace {
 // U+FFFD rather than an exception from the JSON writer.
 std::string dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-std::string special_text(const tokenizer::Tokenizer& tokenizer, int32_t id) {
-    return id >= 0 ? tokenizer.vocabulary().text(id) : std::string();
-}
-
 std::vector<int32_t> chat_prompt(const ServedModel& served, const std::vector<chat::ChatMessage>& messages) {
     if (!served.chat_template)
         throw ApiError(400, "this server has no chat template: " + served.chat_template_error);
-    const tokenizer::Tokenizer& tokenizer = *served.tokenizer;
-    const chat::SpecialTokens special{special_text(tokenizer, tokenizer.bos_id()), special_text(tokenizer, tokenizer.eos_id())};
-    std::string text = served.chat_template->render(messages, true, special);
-    // As llama.cpp: a template that prints BOS itself would otherwise get a second one.
-    const bool adds_bos = tokenizer.add_bos_default();
-    if (adds_bos && !special.bos.empty() && text.compare(0, special.bos.size(), special.bos) == 0)
-        text.erase(0, special.bos.size());
-    return tokenizer.encode(text, adds_bos, true);
+    return chat_prompt_tokens(*served.tokenizer, *served.chat_template, messages);
 }
 
 int64_t unix_time() {

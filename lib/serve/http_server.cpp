@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "common/error.h"
 #include "serve/completion_handler.h"
@@ -72,9 +73,19 @@ int HttpServer::bind() {
     return port;
 }
 
-void HttpServer::serve() { http_->listen_after_bind(); }
+void HttpServer::serve() {
+    serving_ = true;
+    if (!stop_requested_) http_->listen_after_bind();
+    serving_ = false;
+}
 
-void HttpServer::stop() { http_->stop(); }
+void HttpServer::stop() {
+    stop_requested_ = true;
+    // httplib's stop() does nothing before its loop runs: a stop that comes while serve() is
+    // starting waits for the loop (serve() itself returns at once when it sees the request first).
+    while (serving_ && !http_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    http_->stop();
+}
 
 void HttpServer::attach(ServedModel model) {
     std::lock_guard<std::mutex> lock(model_mutex_);

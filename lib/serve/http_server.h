@@ -65,6 +65,8 @@ private:
     std::atomic<uint64_t> answered_{0};
     std::atomic<uint64_t> next_id_{0};
     std::atomic<uint64_t> http_errors_{0};
+    std::atomic<bool> serving_{false};
+    std::atomic<bool> stop_requested_{false};
 };
 
 }  // namespace dilmodeli::serve

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "runtime/model_loader.h"
+#include "serve/chat_loop.h"
 #include "tokenizer/tokenizer.h"
 
 namespace dilmodeli::serve {
@@ -48,28 +49,6 @@ private:
     std::thread thread_;
 };
 
-ServedModel chat_template_of(const gguf::GgufFile& file, const std::string& requested) {
-    ServedModel served;
-    if (!requested.empty()) {
-        served.chat_template = chat::ChatTemplate::named(requested);  // Error(Usage) lists the names
-        return served;
-    }
-    const std::string source = file.get_string_or("tokenizer.chat_template", "");
-    if (source.empty()) {
-        served.chat_template_error = "the model file has no tokenizer.chat_template; choose one with --chat-template";
-        return served;
-    }
-    try {
-        served.chat_template = chat::ChatTemplate::detect(source);
-    } catch (const Error& e) {
-        std::string names;
-        for (const std::string& name : chat::chat_template_names()) names += (names.empty() ? "" : ", ") + name;
-        served.chat_template_error = std::string(e.what()) + "; choose one with --chat-template (" + names + ")";
-        spdlog::warn("{}", served.chat_template_error);
-    }
-    return served;
-}
-
 }  // namespace
 
 void run_server(const ServeConfig& config, const OnListening& on_listening) {
@@ -91,7 +70,9 @@ void run_server(const ServeConfig& config, const OnListening& on_listening) {
     try {
         model = runtime::load_model(config.model_path, config.residency);
         tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
-        ServedModel served = chat_template_of(model->file(), config.chat_template);
+        ServedModel served;
+        served.chat_template = resolve_chat_template(model->file(), config.chat_template, served.chat_template_error);
+        if (!served.chat_template) spdlog::warn("{}", served.chat_template_error);
         engine = std::make_unique<Engine>(*model, *tokenizer, config.engine);
         running = engine.get();
         served.engine = engine.get();
