@@ -104,6 +104,39 @@ void handle_completion(ServedModel& served, const ServerOptions& options, bool c
     res.set_content(dump(response_json(who, text, finish, job->usage(), logprobs)), "application/json");
 }
 
+void handle_embeddings(ServedModel& served, const ServerOptions& options, const std::string& body,
+                       httplib::Response& res) {
+    if (!served.embeddings) throw ApiError(501, "this server does not compute embeddings");
+    const json request = parse_json_object(body);
+    if (request.contains("model") && !request["model"].is_null() &&
+        (!request["model"].is_string() || request["model"] != options.model_name))
+        throw ApiError(404, "the model " + request["model"].dump() + " is not served here; this server serves '" +
+                                options.model_name + "'", "model");
+    if (request.contains("encoding_format") && request["encoding_format"] != "float")
+        throw ApiError(400, "'encoding_format' must be \"float\"", "encoding_format");
+    std::vector<std::string> texts;
+    const json input = request.contains("input") ? request["input"] : json();
+    if (input.is_string()) {
+        texts.push_back(input.get<std::string>());
+    } else if (input.is_array() && !input.empty() && input.size() <= 256) {
+        for (const json& text : input) {
+            if (!text.is_string()) throw ApiError(400, "'input' must hold strings", "input");
+            texts.push_back(text.get<std::string>());
+        }
+    } else {
+        throw ApiError(400, "'input' must be a string or an array of 1 to 256 strings", "input");
+    }
+    const EmbeddingService::Result result = served.embeddings->embed(texts);
+    json data = json::array();
+    for (size_t i = 0; i < result.vectors.size(); ++i)
+        data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", result.vectors[i]}});
+    res.set_content(dump(json{{"object", "list"},
+                              {"data", data},
+                              {"model", options.model_name},
+                              {"usage", {{"prompt_tokens", result.prompt_tokens}, {"total_tokens", result.prompt_tokens}}}}),
+                    "application/json");
+}
+
 void handle_tokenize(const tokenizer::Tokenizer& tokenizer, const std::string& body, httplib::Response& res) {
     json request = parse_json_object(body);
     if (!request.contains("content") || !request["content"].is_string())

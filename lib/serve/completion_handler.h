@@ -18,6 +18,8 @@ void reply_error(httplib::Response& res, int status, const std::string& message,
 // Throws ApiError / SubmitError for what the client must fix, or when the server is full.
 void handle_completion(ServedModel& served, const ServerOptions& options, bool chat, const std::string& id,
                        const httplib::Request& req, httplib::Response& res);
+void handle_embeddings(ServedModel& served, const ServerOptions& options, const std::string& body,
+                       httplib::Response& res);
 void handle_tokenize(const tokenizer::Tokenizer& tokenizer, const std::string& body, httplib::Response& res);
 void handle_detokenize(const tokenizer::Tokenizer& tokenizer, const std::string& body, httplib::Response& res);
 

@@ -180,6 +180,9 @@ void HttpServer::route() {
                       handle_completion(served, options_, chat, id, req, res);
                   }));
     }
+    http.Post("/v1/embeddings", with_model([this](ServedModel& served, const httplib::Request& req, httplib::Response& res) {
+                  handle_embeddings(served, options_, req.body, res);
+              }));
     http.Post("/tokenize", with_model([](ServedModel& served, const httplib::Request& req, httplib::Response& res) {
                   handle_tokenize(*served.tokenizer, req.body, res);
               }));

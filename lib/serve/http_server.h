@@ -10,6 +10,7 @@
 #include <string>
 
 #include "chat/chat_template.h"
+#include "serve/embedding_service.h"
 #include "serve/engine.h"
 #include "serve/openai_api.h"
 
@@ -31,6 +32,7 @@ struct ServerOptions {
 // What the server answers with once the model has loaded; until then model endpoints say 503.
 struct ServedModel {
     Engine* engine = nullptr;
+    EmbeddingService* embeddings = nullptr;  // null: /v1/embeddings answers 501
     const tokenizer::Tokenizer* tokenizer = nullptr;
     std::optional<chat::ChatTemplate> chat_template;
     std::string chat_template_error;  // why there is none: the chat endpoint's 400 says so

@@ -57,6 +57,7 @@ void run_server(const ServeConfig& config, const OnListening& on_listening) {
     std::unique_ptr<model::Model> model;
     std::unique_ptr<tokenizer::Tokenizer> tokenizer;
     std::unique_ptr<Engine> engine;
+    std::unique_ptr<EmbeddingService> embeddings;
     std::atomic<Engine*> running{nullptr};
     // Cancelling the jobs lets handlers that wait on them finish, so the listener can join them.
     SignalWatcher watcher([&] {
@@ -75,6 +76,8 @@ void run_server(const ServeConfig& config, const OnListening& on_listening) {
         if (!served.chat_template) spdlog::warn("{}", served.chat_template_error);
         engine = std::make_unique<Engine>(*model, *tokenizer, config.engine);
         running = engine.get();
+        embeddings = std::make_unique<EmbeddingService>(*model, *tokenizer, engine->context(), config.engine.threads);
+        served.embeddings = embeddings.get();
         served.engine = engine.get();
         served.tokenizer = tokenizer.get();
         if (served.chat_template) spdlog::info("chat template: {}", served.chat_template->name());

@@ -4,7 +4,10 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <thread>
+
+#include "support/run_cli.h"
 
 #include "model/model.h"
 #include "serve/http_server.h"
@@ -23,6 +26,7 @@ struct RunningServer {
     std::unique_ptr<model::Model> model;
     std::unique_ptr<tokenizer::Tokenizer> tokenizer;
     std::unique_ptr<serve::Engine> engine;
+    std::unique_ptr<serve::EmbeddingService> embeddings;
     std::unique_ptr<serve::HttpServer> server;
     std::thread thread;
     int port = 0;
@@ -40,8 +44,10 @@ struct RunningServer {
         options.max_body_bytes = 4096;
         server = std::make_unique<serve::HttpServer>(options);
         port = server->bind();
+        embeddings = std::make_unique<serve::EmbeddingService>(*model, *tokenizer, 128, 1);
         serve::ServedModel served;
         served.engine = engine.get();
+        served.embeddings = embeddings.get();
         served.tokenizer = tokenizer.get();
         served.chat_template = chat::ChatTemplate::named("chatml");
         server->attach(std::move(served));
@@ -174,7 +180,10 @@ TEST_CASE("bad requests get a 4xx in OpenAI's shape and the server keeps serving
     check_error(s, chat, R"({"messages": [{"role": "user", "content": 3}]})", 400, "messages[0].content");
     check_error(s, chat, R"({"messages": [{"role": "user", "content": "hi"}], "top_logprobs": 2})", 400, "needs \"logprobs\": true");
     check_error(s, "/detokenize", R"({"tokens": [-1]})", 400, "not a token id");
-    check_error(s, "/v1/embeddings", R"({"input": "a"})", 404, "no endpoint POST /v1/embeddings");
+    check_error(s, "/v1/embed", R"({"input": "a"})", 404, "no endpoint POST /v1/embed");
+    check_error(s, "/v1/embeddings", R"({"input": 5})", 400, "'input' must be a string or an array");
+    check_error(s, "/v1/embeddings", R"({"input": ["a", ""]})", 400, "input[1]");
+    check_error(s, "/v1/embeddings", R"({"input": "a", "encoding_format": "base64"})", 400, "encoding_format");
     // Still serving.
     const json fine = post_json(s, c, R"({"prompt": "Once upon a time", "max_tokens": 2})", 200);
     CHECK(fine["usage"]["completion_tokens"] == 2);
@@ -240,4 +249,29 @@ TEST_CASE("a client that leaves mid-stream frees its slot", "[serve][http]") {
     // And the next request is served.
     const json after = post_json(s, "/v1/completions", R"({"prompt": "The dog", "max_tokens": 3})", 200);
     CHECK(after["usage"]["completion_tokens"] == 3);
+}
+
+TEST_CASE("embeddings are llama-embedding's vectors, pooled by mean and normalized", "[serve][http]") {
+    if (!testing::have_shared(kModel)) return;
+    RunningServer s;
+    const json golden = json::parse(testing::slurp(std::string(DILMODELI_SOURCE_DIR) +
+                                                   "/tests/runtime/golden/embeddings/tinystories-5M-Q8_0.mean.json"));
+    const json reply = post_json(s, "/v1/embeddings", json{{"model", "tiny"}, {"input", golden["texts"]}}.dump(), 200);
+    CHECK(reply["object"] == "list");
+    REQUIRE(reply["data"].size() == golden["texts"].size());
+    int64_t tokens = 0;
+    for (size_t i = 0; i < golden["texts"].size(); ++i) {
+        const std::vector<float> ours = reply["data"][i]["embedding"], theirs = golden["embeddings"][i];
+        REQUIRE(ours.size() == theirs.size());
+        double dot = 0, ours_norm = 0, theirs_norm = 0;
+        for (size_t k = 0; k < ours.size(); ++k) {
+            dot += double(ours[k]) * theirs[k];
+            ours_norm += double(ours[k]) * ours[k];
+            theirs_norm += double(theirs[k]) * theirs[k];
+        }
+        CHECK(std::sqrt(ours_norm) == Approx(1.0).epsilon(1e-5));  // OpenAI's vectors are unit length
+        CHECK(dot / std::sqrt(ours_norm * theirs_norm) >= 0.999);   // Q8_0's bound in tests/runtime
+        tokens += int64_t(golden["tokens"][i].size());
+    }
+    CHECK(reply["usage"]["prompt_tokens"] == tokens);
 }
