@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
     dilmodeli::app::GlobalOptions global;
     root.add_flag("-v,--verbose", global.verbose, "Log details to stderr");
     root.add_flag("-q,--quiet", global.quiet, "Log only errors");
+    root.set_version_flag("--version", std::string("dilmodeli ") + DILMODELI_VERSION);
     root.footer("Exit codes: 0 ok, 1 usage error, 2 bad input file, 3 I/O error.");
 
     dilmodeli::app::Action action;
