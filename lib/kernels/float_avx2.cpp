@@ -1,6 +1,6 @@
 // AVX2 + FMA kernels for F32, F16 (F16C widening) and BF16 weights against float activations.
-// One 8-lane accumulator per output, fused multiply-adds in column order, a zero-padded copy
-// for the last partial vector, then xsimd's horizontal add: the same arithmetic in every tile.
+// Four 8-lane chains of fused multiply-adds per output (see kChains), a zero-padded copy for the
+// last partial vector, then xsimd's horizontal add: the same arithmetic in every tile.
 // Batches of more than 8 tokens go through outer_product_local.h instead (one fused chain per
 // output, a different but equally fixed order).
 #include "kernels/kernel_table.h"
@@ -53,6 +53,12 @@ struct Fused {
 };
 
 
+// Each output sums its columns in four chains (columns 32k + 8j .. + 7 go to chain j, the rest
+// after the last whole 32 to chain 0), added as (c0 + c1) + (c2 + c3) at the end: one chain
+// waits on the latency of its multiply-add, so a single row (the 1-2 KiB rows generation reads
+// one at a time) streamed at half the speed of AVX-512's 16-lane chain.
+constexpr int kChains = 4;
+
 template <typename W>
 struct FloatKernel {
     template <int R, int T>
@@ -62,20 +68,33 @@ struct FloatKernel {
         const float* x[T];
         for (int r = 0; r < R; ++r) w[r] = g.w + size_t(r0 + r) * g.w_stride;
         for (int t = 0; t < T; ++t) x[t] = reinterpret_cast<const float*>(g.act + size_t(t0 + t) * g.act_stride);
-        Batch acc[R][T];
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < T; ++t) acc[r][t] = Batch(0.0f);
+        Batch acc[kChains][R][T];
+        for (int c = 0; c < kChains; ++c)
+            for (int r = 0; r < R; ++r)
+                for (int t = 0; t < T; ++t) acc[c][r][t] = Batch(0.0f);
         int64_t i = 0;
+        for (; i + 8 * kChains <= g.n; i += 8 * kChains) {
+#pragma GCC unroll 4
+            for (int c = 0; c < kChains; ++c) {
+                const int64_t col = i + 8 * c;
+                Batch wv[R];
+                for (int r = 0; r < R; ++r) {
+                    if ((col * W::kBytes) % 64 == 0)  // the next row tile, one line at a time
+                        _mm_prefetch(reinterpret_cast<const char*>(w[r] + col * W::kBytes + prefetch), _MM_HINT_T0);
+                    wv[r] = W::load(w[r] + col * W::kBytes);
+                }
+                for (int t = 0; t < T; ++t) {
+                    const Batch xv = Batch::load_unaligned(x[t] + col);
+                    for (int r = 0; r < R; ++r) acc[c][r][t] = fma(wv[r], xv, acc[c][r][t]);
+                }
+            }
+        }
         for (; i + 8 <= g.n; i += 8) {
             Batch wv[R];
-            for (int r = 0; r < R; ++r) {
-                if ((i * W::kBytes) % 64 == 0)  // the next row tile, one line at a time
-                    _mm_prefetch(reinterpret_cast<const char*>(w[r] + i * W::kBytes + prefetch), _MM_HINT_T0);
-                wv[r] = W::load(w[r] + i * W::kBytes);
-            }
+            for (int r = 0; r < R; ++r) wv[r] = W::load(w[r] + i * W::kBytes);
             for (int t = 0; t < T; ++t) {
                 const Batch xv = Batch::load_unaligned(x[t] + i);
-                for (int r = 0; r < R; ++r) acc[r][t] = fma(wv[r], xv, acc[r][t]);
+                for (int r = 0; r < R; ++r) acc[0][r][t] = fma(wv[r], xv, acc[0][r][t]);
             }
         }
         if (i < g.n) {
@@ -91,16 +110,24 @@ struct FloatKernel {
             for (int t = 0; t < T; ++t) {
                 std::memcpy(xpad, x[t] + i, rest * sizeof(float));
                 const Batch xv = Batch::load_aligned(xpad);
-                for (int r = 0; r < R; ++r) acc[r][t] = fma(wv[r], xv, acc[r][t]);
+                for (int r = 0; r < R; ++r) acc[0][r][t] = fma(wv[r], xv, acc[0][r][t]);
             }
         }
-        store_sums<R, T>(acc, g, r0, t0);
+        Batch sum[R][T];
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < T; ++t) sum[r][t] = (acc[0][r][t] + acc[1][r][t]) + (acc[2][r][t] + acc[3][r][t]);
+        store_sums<R, T>(sum, g, r0, t0);
     }
 };
 
 template <typename W>
 void gemm(const GemmArgs& g) {
-    run_tiles<FloatKernel<W>, 2>(g);  // 4 x 2 accumulators fit the 16 registers
+    // Four chains per output: tiles of up to 2 rows x 1 token or 1 row x 2 tokens keep their 8
+    // accumulators, the weights and a token's activations in the 16 registers.
+    if (g.nt == 1)
+        run_tiles<FloatKernel<W>, 1, 2>(g);
+    else
+        run_tiles<FloatKernel<W>, 2, 1>(g);
 }
 
 // Batches: outer products of 6 rows x 16 tokens, 12 accumulators of the 16 registers.
