@@ -1,7 +1,7 @@
-// AVX2 kernels for Q4_K, Q5_K and Q6_K against Q8BlockK activations (the other K-quants and
-// TQ2_0 use the scalar kernels). Per 32 elements: unsigned levels in a register, vpmaddubsw with
-// the activations, vpmaddwd with the sub-block scale, summed in 32 bits over the super-block;
-// Q6_K's -32 offset and the Q4_K/Q5_K mins come from the activation sums of 16.
+// AVX2 kernels for the K-quants Q2_K..Q6_K against Q8BlockK activations (TQ2_0 uses the scalar
+// kernel). Per 32 elements: unsigned levels in a register, vpmaddubsw with the activations,
+// vpmaddwd with the sub-block scales, summed in 32 bits over the super-block; Q3_K's -4 and
+// Q6_K's -32 offsets and the mins of Q2_K, Q4_K and Q5_K come from the activation sums of 16.
 #include "kernels/kernel_table.h"
 
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
@@ -20,6 +20,8 @@ namespace dilmodeli::kernels::detail {
 namespace {
 
 using Batch = xsimd::batch<float, xsimd::fma3<xsimd::avx2>>;
+using quant::BlockQ2_K;
+using quant::BlockQ3_K;
 using quant::BlockQ4_K;
 using quant::BlockQ5_K;
 using quant::BlockQ6_K;
@@ -73,6 +75,78 @@ struct Q45K {
             const __m256i mins = _mm256_madd_epi16(load256(a[t]->bsums), min16);
             acc[t] = xsimd::fma(Batch(_mm256_cvtepi32_ps(isum)), Batch(d * a[t]->d), acc[t]);
             acc[t] = xsimd::fma(Batch(_mm256_cvtepi32_ps(mins)), Batch(-dmin * a[t]->d), acc[t]);
+        }
+    }
+};
+
+// Words 0..7 of the result hold word 2v of scales16, words 8..15 word 2v + 1: the scales of
+// the two 16-element sub-blocks that register v of levels covers.
+inline __m256i sub_block_pair_scales(__m256i scales16, int v) {
+    const __m256i pair = _mm256_permutevar8x32_epi32(scales16, _mm256_set1_epi32(v));
+    return _mm256_shuffle_epi8(pair, _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,  //
+                                                      2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3));
+}
+
+// The low two bits of Q2_K/Q3_K's levels for elements 32v..32v+31: bits 2 (v % 4) of
+// qs[32 (v / 4) + l], l < 32.
+inline __m256i two_bits(const uint8_t* qs, int v) {
+    return _mm256_and_si256(_mm256_srli_epi16(load256(qs + 32 * (v / 4)), 2 * (v % 4)), _mm256_set1_epi8(3));
+}
+
+// Q2_K: sixteen sub-blocks of 16 with 4-bit scales and mins, levels 0..3.
+struct Q2K {
+    using Block = BlockQ2_K;
+    template <int T>
+    static void row(const Block& w, const Q8BlockK* const* a, Batch* acc) {
+        const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales));
+        const __m256i scales16 = _mm256_cvtepu8_epi16(_mm_and_si128(packed, _mm_set1_epi8(0x0f)));
+        const __m256i min16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f)));
+        __m256i lv[8];
+        for (int v = 0; v < 8; ++v) lv[v] = two_bits(w.qs, v);
+        const float d = half_to_float(w.d), dmin = half_to_float(w.dmin);
+        for (int t = 0; t < T; ++t) {
+            __m256i isum = _mm256_setzero_si256();
+            for (int v = 0; v < 8; ++v)
+                isum = _mm256_add_epi32(isum, scaled_dot(lv[v], a[t]->qs + 32 * v, sub_block_pair_scales(scales16, v)));
+            const __m256i mins = _mm256_madd_epi16(load256(a[t]->bsums), min16);
+            acc[t] = xsimd::fma(Batch(_mm256_cvtepi32_ps(isum)), Batch(d * a[t]->d), acc[t]);
+            acc[t] = xsimd::fma(Batch(_mm256_cvtepi32_ps(mins)), Batch(-dmin * a[t]->d), acc[t]);
+        }
+    }
+};
+
+// Q3_K: sixteen sub-blocks of 16 with signed 6-bit scales, levels 0..7 stored + 4 (the third bit
+// of element 32v + l is bit v of hmask[l]).
+struct Q3K {
+    using Block = BlockQ3_K;
+    template <int T>
+    static void row(const Block& w, const Q8BlockK* const* a, Batch* acc) {
+        // llama.cpp's packing of the 16 scales into 12 bytes (words u0..u2):
+        //   out0 = (u0 & 0x0f..) | (u2 & 0x03..) << 4         out1 = (u1 & 0x0f..) | ((u2 >> 2) & 0x03..) << 4
+        //   out2 = ((u0 >> 4) & 0x0f..) | ((u2 >> 4) & 0x03..) << 4, out3 likewise with u1 and u2 >> 6.
+        const __m128i u = _mm_setr_epi32(int32_t(load_u32(w.scales)), int32_t(load_u32(w.scales + 4)),
+                                         int32_t(load_u32(w.scales + 8)), 0);
+        const __m128i low = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(u, 0x44), _mm_setr_epi32(0, 0, 4, 4)),
+                                          _mm_set1_epi32(0x0f0f0f0f));
+        const __m128i top = _mm_slli_epi32(_mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(u, 0xaa),
+                                                                        _mm_setr_epi32(0, 2, 4, 6)),
+                                                         _mm_set1_epi32(0x03030303)),
+                                           4);
+        const __m256i scales16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_or_si128(low, top)), _mm256_set1_epi16(32));
+        const __m256i offset16 = _mm256_mullo_epi16(scales16, _mm256_set1_epi16(-4));  // levels are stored + 4
+        const __m256i hmask = load256(w.hmask), four = _mm256_set1_epi8(4);
+        __m256i lv[8];
+        for (int v = 0; v < 8; ++v) {
+            // Bit v of each hmask byte moved to bit 2 (16-bit shifts: the masked bit stays in its byte).
+            const __m256i third = v >= 2 ? _mm256_srli_epi16(hmask, v - 2) : _mm256_slli_epi16(hmask, 2 - v);
+            lv[v] = _mm256_or_si256(two_bits(w.qs, v), _mm256_and_si256(third, four));
+        }
+        const float d = half_to_float(w.d);
+        for (int t = 0; t < T; ++t) {
+            __m256i isum = _mm256_madd_epi16(load256(a[t]->bsums), offset16);
+            for (int v = 0; v < 8; ++v)
+                isum = _mm256_add_epi32(isum, scaled_dot(lv[v], a[t]->qs + 32 * v, sub_block_pair_scales(scales16, v)));
+            acc[t] = xsimd::fma(Batch(_mm256_cvtepi32_ps(isum)), Batch(d * a[t]->d), acc[t]);
         }
     }
 };
@@ -141,6 +215,8 @@ void gemm(const GemmArgs& g) {
 
 void register_avx2_kquants(IsaTable& t) {
     auto set = [&t](quant::TypeId id, GemmFn fn) { t.types[int(id)] = {q8_block_k_bytes, quantize_q8_block_k_avx2, fn}; };
+    set(quant::TypeId::Q2_K, gemm<Q2K>);
+    set(quant::TypeId::Q3_K, gemm<Q3K>);
     set(quant::TypeId::Q4_K, gemm<Q45K<false>>);
     set(quant::TypeId::Q5_K, gemm<Q45K<true>>);
     set(quant::TypeId::Q6_K, gemm<Q6K>);
