@@ -5,6 +5,7 @@
 #include "command.h"
 #include "common/cpu_info.h"
 #include "common/error.h"
+#include "kernels/matmul.h"
 #include "runtime/benchmark.h"
 #include "model/model.h"
 
@@ -82,12 +83,13 @@ void add_bench_command(CLI::App& root, Action& action) {
                                     {"repetitions", o->bench.repetitions},
                                     {"kv_type", model::kv_cache_type_name(o->bench.kv_type)},
                                     {"peak_rss_mib", peak_rss},
+                                    {"isa", kernels::active_isa()},
                                     {"mmap", !model->file().is_copy()},
                                     {"runs", runs}};
                 print_line(json_text(j));
             } else {
                 char line[128];
-                std::snprintf(line, sizeof line, "peak RSS %.1f MiB", peak_rss);
+                std::snprintf(line, sizeof line, "peak RSS %.1f MiB, kernels %s", peak_rss, kernels::active_isa().c_str());
                 print_line(line);
             }
         };
