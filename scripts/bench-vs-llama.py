@@ -21,9 +21,9 @@ ik_llama.cpp fork (samples_ts or avg_ts, n_prompt/n_gen), and their build and CP
 build_commit, backends, repack, ...) go into the JSON under "programs".
 
 --isa NAME sets DILMODELI_ISA=NAME for our benchmarks (scalar, avx2, avx512, neon; dilmodeli
-silently uses its best ISA for a name the CPU lacks, so that is refused here). dilmodeli's
-bench/profile/--version output names no ISA, so "programs" records the one asked for ("default"
-without --isa: the best the CPU has) and the CPU's flags for it.
+silently uses its best ISA for a name the CPU lacks, so that is refused here). "programs" records
+the ISA asked for ("default" without --isa), the CPU's flags checked for it, and the one
+`dilmodeli bench --json` reports it ran ("ran").
 
 Both kinds of program read the same file (`dilmodeli synth` writes them; llama.cpp loads them
 as its own). The STREAM triad and plain read bandwidth (from `dilmodeli profile`) are measured
@@ -102,7 +102,11 @@ def run_ours(prog, model, args):
         out, rss = run_with_rss([prog["binary"], "-q", "bench", "-m", model, "-p", str(p), "-n", str(n),
                                  "-r", str(args.reps), "-t", args.threads, "--json"], prog["env"])
         peak = max(peak, rss)
-        for run in json.loads(out)["runs"]:
+        report = json.loads(out)
+        ran = report.get("isa")
+        if ran and prog["isa"].setdefault("ran", ran) != ran:
+            die(f"dilmodeli ran {ran} on {model} but {prog['isa']['ran']} before")
+        for run in report["runs"]:
             cell = figures.setdefault(str(run["threads"]), {})
             if run["pp_runs"]:
                 cell[f"pp{p}"] = statistics.median(run["pp_runs"])
@@ -250,7 +254,7 @@ def main():
                "settings": {"p": args.p, "n": args.n, "reps": args.reps, "threads": args.threads},
                "rounds": rounds, "summary": summary}, sys.stdout, indent=1)
     print()
-    print_table(summary, names, args.threads.split(","), kinds, ours["isa"]["requested"])
+    print_table(summary, names, args.threads.split(","), kinds, ours["isa"].get("ran", ours["isa"]["requested"]))
 
 
 def summarize(model, rounds, names, threads, kinds):
