@@ -1,5 +1,5 @@
 // Batches against their tokens one at a time (kernels/matmul.h): which paths keep each token's
-// bits, the products matmul_many fuses, and the sums of AVX-512's K-quant batches.
+// bits, the products matmul_many fuses, and the sums of the rows-in-lanes K-quant batches.
 #include <catch2/catch.hpp>
 
 #include <tbb/task_arena.h>
@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "kernels/matmul.h"
@@ -176,20 +177,24 @@ TEST_CASE("matmul_many gives each product matmul's bits", "[kernels]") {
     }
 }
 
-TEST_CASE("AVX-512 K-quant batches are exact integer sums per super-block", "[kernels]") {
-    // The rows-in-lanes batch kernel's arithmetic (kquants_packed_avx512.cpp), recomputed from
-    // the blocks: per super-block the exact integers S = sum of scale * level * q and
-    // M = sum of min * q, then acc = fma(S, d * da, acc) and acc = fma(M, -dmin * da, acc); for
-    // Q3_K / Q6_K one integer, the stored offset included, and acc = fma(S + M, d * da, acc).
-    // Bit for bit, so a scale, min or level in the wrong lane fails, and so does another order.
-    // 83 rows: two chunks of rows, the second ending in a partial group; 10, 11, 14 and 23 tokens:
-    // tiles of 8 and of 2, 3, 6 and 7.
-    if (kernels::available_isas().front() != "avx512") {
-        WARN("this CPU has no AVX-512 VNNI: the rows-in-lanes K-quant kernel is not built for it");
+TEST_CASE("K-quant batches with rows in lanes are exact integer sums per super-block", "[kernels]") {
+    // The rows-in-lanes batch kernels' arithmetic (kquants_packed_avx512.cpp, sixteen rows a
+    // register; kquants_packed_avx2.cpp, eight), recomputed from the blocks: per super-block the
+    // exact integers S = sum of scale * level * q and M = sum of min * q, then
+    // acc = fma(S, d * da, acc) and acc = fma(M, -dmin * da, acc); for Q3_K / Q6_K one integer,
+    // the stored offset included, and acc = fma(S + M, d * da, acc). Bit for bit, so a scale, min
+    // or level in the wrong lane fails, and so does another order; the two instruction sets thus
+    // give the same bits. 37 and 83 rows end in partial groups of 16 and of 8 (83: two chunks of
+    // rows); 10, 11, 14 and 23 tokens: AVX-512 tiles of 8 and of 2, 3, 6 and 7, AVX2 tiles of 5
+    // and of 1, 4 and 3.
+    std::vector<std::string> isas;
+    for (const auto& isa : kernels::available_isas())
+        if (isa == "avx512" || isa == "avx2") isas.push_back(isa);
+    if (isas.empty()) {
+        WARN("this CPU has neither AVX-512 VNNI nor AVX2: no rows-in-lanes K-quant kernel is built for it");
         return;
     }
     IsaGuard guard;
-    kernels::force_isa("avx512");
     constexpr uint16_t kHalfOne = 0x3C00, kHalfZero = 0;
     for (TypeId type : {TypeId::Q2_K, TypeId::Q3_K, TypeId::Q4_K, TypeId::Q5_K, TypeId::Q6_K}) {
         const quant::TypeInfo& info = quant::type_info(type);
@@ -199,8 +204,12 @@ TEST_CASE("AVX-512 K-quant batches are exact integer sums per super-block", "[ke
             const Quantized m = quantize_matrix(info, rows, cols, 515);
             for (int64_t n_tokens : {int64_t(10), int64_t(11), int64_t(14), int64_t(23)}) {
                 const auto x = random_values(size_t(n_tokens * cols), 4 + uint32_t(n_tokens));
-                std::vector<float> y(size_t(n_tokens * rows));
-                kernels::matmul(m.w, x.data(), n_tokens, y.data());
+                std::vector<std::vector<float>> y;
+                for (const auto& isa : isas) {
+                    kernels::force_isa(isa);
+                    y.emplace_back(size_t(n_tokens * rows));
+                    kernels::matmul(m.w, x.data(), n_tokens, y.back().data());
+                }
                 std::vector<TokenQ8K> a;
                 for (int64_t t = 0; t < n_tokens; ++t) a.push_back(quantize_token(&x[size_t(t * cols)], cols));
                 for (int64_t r = 0; r < rows; ++r) {
@@ -225,11 +234,29 @@ TEST_CASE("AVX-512 K-quant batches are exact integer sums per super-block", "[ke
                             acc = std::fma(float(s), half_bits_to_float(d_bits) * da, acc);
                             if (at.has_mins) acc = std::fma(float(mins), -half_bits_to_float(dmin_bits) * da, acc);
                         }
-                        INFO(info.name << " cols " << cols << " tokens " << n_tokens << " row " << r << " token " << t);
-                        CHECK(y[size_t(t * rows + r)] == acc);
+                        for (size_t i = 0; i < isas.size(); ++i) {
+                            INFO(info.name << " isa " << isas[i] << " cols " << cols << " tokens " << n_tokens
+                                           << " row " << r << " token " << t);
+                            CHECK(y[i][size_t(t * rows + r)] == acc);
+                        }
                     }
                 }
             }
+        }
+        // A larger batch (tiles of full groups, three chunks of rows, a last group of 7 rows):
+        // AVX2 and AVX-512 give the same bits.
+        if (isas.size() == 2) {
+            const int64_t rows = 135, cols = 2048, n_tokens = 39;
+            const Quantized m = quantize_matrix(info, rows, cols, 516);
+            const auto x = random_values(size_t(n_tokens * cols), 17);
+            std::vector<float> y[2];
+            for (size_t i = 0; i < 2; ++i) {
+                kernels::force_isa(isas[i]);
+                y[i].assign(size_t(n_tokens * rows), std::nanf(""));
+                kernels::matmul(m.w, x.data(), n_tokens, y[i].data());
+            }
+            INFO(info.name << ": " << isas[0] << " against " << isas[1]);
+            CHECK(std::memcmp(y[0].data(), y[1].data(), y[0].size() * sizeof(float)) == 0);
         }
     }
 }
