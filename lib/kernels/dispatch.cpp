@@ -77,6 +77,8 @@ Registry build_registry() {
         register_avx2_float(r.avx2);
         register_avx2_legacy(r.avx2);
         register_avx2_kquants(r.avx2);
+        register_avx2_legacy_packed(r.avx2);
+        register_avx2_kquants_packed(r.avx2);
         fill_missing(r.avx2, r.scalar);
         r.available.push_back(&r.avx2);
     }

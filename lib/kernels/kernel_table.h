@@ -152,6 +152,8 @@ void register_scalar_kquants(IsaTable& table);
 void register_avx2_float(IsaTable& table);
 void register_avx2_legacy(IsaTable& table);
 void register_avx2_kquants(IsaTable& table);
+void register_avx2_legacy_packed(IsaTable& table);   // after register_avx2_legacy
+void register_avx2_kquants_packed(IsaTable& table);  // after register_avx2_kquants
 void register_avx512_float(IsaTable& table);
 void register_avx512_legacy(IsaTable& table);
 void register_avx512_kquants(IsaTable& table);

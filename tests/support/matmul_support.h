@@ -52,6 +52,13 @@ inline Quantized quantize_matrix(const quant::TypeInfo& info, int64_t rows, int6
 // Instruction sets whose float batches are outer products: each output one fused chain.
 inline bool has_outer_float_batches(const std::string& isa) { return isa == "avx512" || isa == "avx2"; }
 
+// The 32-element block types whose AVX2 batches run with eight rows in the lanes of a register
+// (legacy_packed_avx2.cpp): exact integer sums per block, then one multiply-add per block.
+inline bool is_rows_in_lanes_legacy(TypeId type) {
+    return type == TypeId::Q4_0 || type == TypeId::Q4_1 || type == TypeId::Q5_0 || type == TypeId::Q5_1 ||
+           type == TypeId::Q8_0 || type == TypeId::IQ4_NL;
+}
+
 inline bool is_k_quant(TypeId type) {
     return type == TypeId::Q2_K || type == TypeId::Q3_K || type == TypeId::Q4_K || type == TypeId::Q5_K ||
            type == TypeId::Q6_K;
@@ -62,7 +69,9 @@ inline bool is_k_quant(TypeId type) {
 // (rows in the lanes, exact integer sums per super-block). Both take batches of more than 8
 // tokens (kWholeBatch in kernels/matmul.cpp); smaller ones keep the tokens' bits.
 inline bool batch_has_own_order(TypeId type, const std::string& isa, int64_t n_tokens) {
-    const bool own_kernel = (quant::type_info(type).is_float && has_outer_float_batches(isa)) || (is_k_quant(type) && isa == "avx512");
+    const bool own_kernel = (quant::type_info(type).is_float && has_outer_float_batches(isa)) ||
+                            (is_k_quant(type) && (isa == "avx512" || isa == "avx2")) ||
+                            (is_rows_in_lanes_legacy(type) && isa == "avx2");
     return own_kernel && n_tokens > 8;
 }
 

@@ -1,0 +1,305 @@
+// Batches of the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL) on AVX2, with
+// eight rows in the lanes of a register.
+//
+// The tile kernel of legacy_avx2.cpp spends most of a batch's time around its products: each row
+// and token pays a vpmaddwd, a conversion and a multiply-add per block, each row unpacks its
+// nibbles again for every pair of tokens, and every output ends in a horizontal sum (110M Q4_0
+// prompts ran at 0.64x llama.cpp's speed on AVX2-only CPUs). Here each block of rows a task
+// takes is unpacked once into PackedBlocks: one byte per level, four consecutive levels of eight
+// rows in a register, the rows' scales side by side. A token's four activations are broadcast to
+// the eight rows, so one vpmaddubsw does 32 multiply-adds whose sums belong to one row each, and
+// a block ends in one conversion and one multiply-add for eight rows:
+//   S = sum over the block of level * q          (exact, in integers; + offset * sum(q))
+//   acc = fma(float(S), d * da, acc)              per block, in order
+//   acc = fma(m, da * float(sum(q)), acc)         for the types with a min (Q4_1, Q5_1)
+// da being the activations' scale. The tile kernel sums its lanes in another order, so a batch's
+// outputs may differ from its tokens' in the last bits, as other batch kernels' do.
+#include "kernels/kernel_table.h"
+
+#if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include "kernels/tu_local.h"
+#include "quant/block_layouts.h"
+#include "quant/quant_type.h"
+
+namespace dilmodeli::kernels::detail {
+namespace {
+
+constexpr int kGroupRows = 8;  // rows of a packed group: one per 32-bit lane
+
+// One 32-element block of a group of eight rows: quad q holds each row's levels of elements
+// 4q..4q+3 (unsigned for the types with an offset or a min, signed for Q8_0 and IQ4_NL).
+template <bool kHasMin>
+struct alignas(32) PackedBlock {
+    int8_t levels[8][kGroupRows][4];
+    float d[kGroupRows];
+    float m[kGroupRows];
+};
+template <>
+struct alignas(32) PackedBlock<false> {
+    int8_t levels[8][kGroupRows][4];
+    float d[kGroupRows];
+};
+static_assert(sizeof(PackedBlock<false>) % kGroupRows == 0 && sizeof(PackedBlock<true>) % kGroupRows == 0,
+              "whole bytes per row");
+
+// The 16 bytes of nibbles as 32 levels in element order: low nibbles (0..15), then high.
+inline __m256i unpack_nibbles(const uint8_t* qs) {
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    return _mm256_and_si256(_mm256_setr_m128i(raw, _mm_srli_epi16(raw, 4)), _mm256_set1_epi8(0x0f));
+}
+
+// 16 in byte j where bit j of the 32-bit qh is set (the fifth bit of the Q5 levels).
+inline __m256i fifth_bits(const uint8_t* qh) {
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(int32_t(load_u32(qh))),
+                                               _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                                                 0x0101010101010101, 0x0000000000000000));
+    const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201));
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
+}
+
+// A block in integers: its 32 levels, its scale and (Q4_1, Q5_1) its min.
+struct Levels {
+    __m256i levels;
+    float d, m;
+};
+
+// The types. kSigned: levels are signed bytes (products by the sign trick); kOffset: what the
+// stored unsigned levels are offset by; kQuadsPer16: how many vpmaddubsw sums fit in 16 bits
+// (a pair of products is at most 2 * max level * 127).
+struct Q4_0 {
+    static constexpr bool kSigned = false, kHasMin = false;
+    static constexpr int kOffset = -8, kQuadsPer16 = 8;  // 8 * 2 * 15 * 127 = 30480
+    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ4_0);
+    static Levels unpack(const uint8_t* p) {
+        const auto& b = *reinterpret_cast<const quant::BlockQ4_0*>(p);
+        return {unpack_nibbles(b.qs), half_to_float(b.d), 0.0f};
+    }
+};
+struct Q4_1 {
+    static constexpr bool kSigned = false, kHasMin = true;
+    static constexpr int kOffset = 0, kQuadsPer16 = 8;
+    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ4_1);
+    static Levels unpack(const uint8_t* p) {
+        const auto& b = *reinterpret_cast<const quant::BlockQ4_1*>(p);
+        return {unpack_nibbles(b.qs), half_to_float(b.d), half_to_float(b.m)};
+    }
+};
+struct Q5_0 {
+    static constexpr bool kSigned = false, kHasMin = false;
+    static constexpr int kOffset = -16, kQuadsPer16 = 4;  // 4 * 2 * 31 * 127 = 31496
+    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ5_0);
+    static Levels unpack(const uint8_t* p) {
+        const auto& b = *reinterpret_cast<const quant::BlockQ5_0*>(p);
+        return {_mm256_or_si256(unpack_nibbles(b.qs), fifth_bits(b.qh)), half_to_float(b.d), 0.0f};
+    }
+};
+struct Q5_1 {
+    static constexpr bool kSigned = false, kHasMin = true;
+    static constexpr int kOffset = 0, kQuadsPer16 = 4;
+    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ5_1);
+    static Levels unpack(const uint8_t* p) {
+        const auto& b = *reinterpret_cast<const quant::BlockQ5_1*>(p);
+        return {_mm256_or_si256(unpack_nibbles(b.qs), fifth_bits(b.qh)), half_to_float(b.d), half_to_float(b.m)};
+    }
+};
+struct Q8_0 {
+    static constexpr bool kSigned = true, kHasMin = false;
+    static constexpr int kOffset = 0, kQuadsPer16 = 1;  // 2 * 127 * 127 = 32258
+    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ8_0);
+    static Levels unpack(const uint8_t* p) {
+        const auto& b = *reinterpret_cast<const quant::BlockQ8_0*>(p);
+        return {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), half_to_float(b.d), 0.0f};
+    }
+};
+struct IQ4_NL {
+    static constexpr bool kSigned = true, kHasMin = false;
+    static constexpr int kOffset = 0, kQuadsPer16 = 1;
+    static constexpr size_t kBlockBytes = sizeof(quant::BlockIQ4_NL);
+    static Levels unpack(const uint8_t* p) {
+        const auto& b = *reinterpret_cast<const quant::BlockIQ4_NL*>(p);
+        const __m256i lut =
+            _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(quant::kIq4nlValues)));
+        return {_mm256_shuffle_epi8(lut, unpack_nibbles(b.qs)), half_to_float(b.d), 0.0f};
+    }
+};
+
+template <typename W>
+size_t packed_row_bytes(int64_t cols) {
+    return size_t(cols / 32) * sizeof(PackedBlock<W::kHasMin>) / kGroupRows;
+}
+
+// out[q] lane r = in[r] lane q: an 8 x 8 transpose of 32-bit elements.
+inline void transpose8(const __m256i in[8], __m256i out[8]) {
+    __m256i t[8], u[8];
+    for (int k = 0; k < 4; ++k) {
+        t[2 * k] = _mm256_unpacklo_epi32(in[2 * k], in[2 * k + 1]);
+        t[2 * k + 1] = _mm256_unpackhi_epi32(in[2 * k], in[2 * k + 1]);
+    }
+    for (int k = 0; k < 2; ++k) {
+        u[4 * k] = _mm256_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
+        u[4 * k + 1] = _mm256_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
+        u[4 * k + 2] = _mm256_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
+        u[4 * k + 3] = _mm256_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
+    }
+    // u[4k + m], 128-bit half h: element 4h + m of rows 4k..4k+3.
+    for (int m = 0; m < 4; ++m) {
+        out[m] = _mm256_permute2x128_si256(u[m], u[4 + m], 0x20);
+        out[4 + m] = _mm256_permute2x128_si256(u[m], u[4 + m], 0x31);
+    }
+}
+
+template <typename W>
+void pack_rows(const uint8_t* src, size_t src_stride, uint8_t* dst, size_t dst_stride, int64_t n_rows, int64_t cols) {
+    using Block = PackedBlock<W::kHasMin>;
+    const int64_t nb = cols / 32;
+    for (int64_t g0 = 0; g0 < n_rows; g0 += kGroupRows) {
+        auto* group = reinterpret_cast<Block*>(dst + size_t(g0) * dst_stride);
+        const int64_t rows = min_i64(kGroupRows, n_rows - g0);
+        for (int64_t b = 0; b < nb; ++b) {
+            __m256i levels[kGroupRows], turned[8];
+            Block& out = group[b];
+            for (int r = 0; r < kGroupRows; ++r) {
+                if (r < rows) {
+                    const Levels l = W::unpack(src + size_t(g0 + r) * src_stride + size_t(b) * W::kBlockBytes);
+                    levels[r] = l.levels;
+                    out.d[r] = l.d;
+                    if constexpr (W::kHasMin) out.m[r] = l.m;
+                } else {
+                    levels[r] = _mm256_setzero_si256();
+                    out.d[r] = 0.0f;
+                    if constexpr (W::kHasMin) out.m[r] = 0.0f;
+                }
+            }
+            transpose8(levels, turned);
+            for (int q = 0; q < 8; ++q) _mm256_store_si256(reinterpret_cast<__m256i*>(out.levels[q]), turned[q]);
+        }
+    }
+}
+
+// An empty asm that takes v in a register: GCC otherwise reassociates a tile's integer sums
+// into trees that hold every product at once, spilling them to the stack.
+inline void keep_in_register(__m256i& v) { asm("" : "+x"(v)); }
+
+inline __m256i broadcast_quad(const int8_t* p) {
+    return _mm256_set1_epi32(int32_t(load_u32(reinterpret_cast<const uint8_t*>(p))));
+}
+
+// Eight rows (one packed group of nb blocks) x T tokens; row r of token t goes to y[t * ldy + r]
+// for r < n_rows.
+template <typename W, int T>
+void group_tile(const PackedBlock<W::kHasMin>* group, int64_t nb, const Q8Block32* const* tokens, float* y,
+                int64_t ldy, int64_t n_rows) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const auto& p = group[b];
+        __m256i sums[T];
+        for (int t = 0; t < T; ++t) sums[t] = _mm256_setzero_si256();
+        if constexpr (W::kSigned) {
+#pragma GCC unroll 8
+            for (int q = 0; q < 8; ++q) {
+                const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(p.levels[q]));
+                const __m256i magnitude = _mm256_sign_epi8(w, w);
+                for (int t = 0; t < T; ++t) {
+                    const __m256i a = _mm256_sign_epi8(broadcast_quad(tokens[t][b].qs + 4 * q), w);
+                    sums[t] = _mm256_add_epi32(sums[t], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, a), ones));
+                    keep_in_register(sums[t]);
+                }
+            }
+        } else {
+#pragma GCC unroll 2
+            for (int q0 = 0; q0 < 8; q0 += W::kQuadsPer16) {
+                __m256i pairs[T];
+                for (int t = 0; t < T; ++t) pairs[t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+                for (int q = q0; q < q0 + W::kQuadsPer16; ++q) {
+                    const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(p.levels[q]));
+                    for (int t = 0; t < T; ++t) {
+                        pairs[t] = _mm256_add_epi16(pairs[t],
+                                                    _mm256_maddubs_epi16(w, broadcast_quad(tokens[t][b].qs + 4 * q)));
+                        keep_in_register(pairs[t]);
+                    }
+                }
+                for (int t = 0; t < T; ++t) sums[t] = _mm256_add_epi32(sums[t], _mm256_madd_epi16(pairs[t], ones));
+            }
+        }
+        const __m256 d = _mm256_load_ps(p.d);
+        for (int t = 0; t < T; ++t) {
+            const Q8Block32& a = tokens[t][b];
+            if constexpr (W::kOffset != 0) sums[t] = _mm256_add_epi32(sums[t], _mm256_set1_epi32(W::kOffset * a.sum));
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t]), _mm256_mul_ps(d, _mm256_set1_ps(a.d)), acc[t]);
+            if constexpr (W::kHasMin)
+                acc[t] = _mm256_fmadd_ps(_mm256_load_ps(p.m), _mm256_set1_ps(a.d * float(a.sum)), acc[t]);
+        }
+    }
+    if (n_rows >= kGroupRows) {
+        for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy, acc[t]);
+    } else {
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(n_rows)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        for (int t = 0; t < T; ++t) _mm256_maskstore_ps(y + t * ldy, mask, acc[t]);
+    }
+}
+
+template <typename W, int T>
+void group_tile_upto(int nt, const PackedBlock<W::kHasMin>* group, int64_t nb, const Q8Block32* const* tokens, float* y,
+                     int64_t ldy, int64_t n_rows) {
+    if constexpr (T > 1) {
+        if (nt < T) return group_tile_upto<W, T - 1>(nt, group, nb, tokens, y, ldy, n_rows);
+    }
+    group_tile<W, T>(group, nb, tokens, y, ldy, n_rows);
+}
+
+// Tokens a tile: their sums and outputs, the weights, the ones and a broadcast in 16 registers.
+template <typename W>
+constexpr int token_tile() {
+    return W::kSigned ? 5 : W::kQuadsPer16 == 8 ? 6 : 4;
+}
+
+template <typename W>
+void gemm_packed(const GemmArgs& g) {
+    using Block = PackedBlock<W::kHasMin>;
+    const int64_t nb = g.n / 32;
+    const size_t group_stride = size_t(kGroupRows) * g.w_stride;
+    constexpr int kTokenTile = token_tile<W>();
+    for (int64_t t0 = 0; t0 < g.nt; t0 += kTokenTile) {
+        const int nt = int(min_i64(kTokenTile, g.nt - t0));
+        const Q8Block32* tokens[kTokenTile];
+        for (int t = 0; t < nt; ++t)
+            tokens[t] = reinterpret_cast<const Q8Block32*>(g.act + size_t(t0 + t) * g.act_stride);
+        for (int64_t r0 = 0; r0 < g.nr; r0 += kGroupRows) {
+            const auto* group = reinterpret_cast<const Block*>(g.w + size_t(r0 / kGroupRows) * group_stride);
+            group_tile_upto<W, kTokenTile>(nt, group, nb, tokens, g.y + t0 * g.ldy + r0, g.ldy,
+                                           min_i64(kGroupRows, g.nr - r0));
+        }
+    }
+}
+
+}  // namespace
+
+void register_avx2_legacy_packed(IsaTable& t) {
+    auto set = [&t](quant::TypeId id, PackRowsFn pack, GemmFn gemm, PackedRowBytesFn bytes) {
+        TypeKernel& k = t.types[int(id)];
+        if (!k.gemm) return;
+        k.pack_rows = pack;
+        k.gemm_packed = gemm;
+        k.packed_row_bytes = bytes;
+        k.packed_row_group = kGroupRows;
+    };
+    set(quant::TypeId::Q4_0, pack_rows<Q4_0>, gemm_packed<Q4_0>, packed_row_bytes<Q4_0>);
+    set(quant::TypeId::Q4_1, pack_rows<Q4_1>, gemm_packed<Q4_1>, packed_row_bytes<Q4_1>);
+    set(quant::TypeId::Q5_0, pack_rows<Q5_0>, gemm_packed<Q5_0>, packed_row_bytes<Q5_0>);
+    set(quant::TypeId::Q5_1, pack_rows<Q5_1>, gemm_packed<Q5_1>, packed_row_bytes<Q5_1>);
+    set(quant::TypeId::Q8_0, pack_rows<Q8_0>, gemm_packed<Q8_0>, packed_row_bytes<Q8_0>);
+    set(quant::TypeId::IQ4_NL, pack_rows<IQ4_NL>, gemm_packed<IQ4_NL>, packed_row_bytes<IQ4_NL>);
+}
+
+}  // namespace dilmodeli::kernels::detail
+
+#else
+namespace dilmodeli::kernels::detail {
+void register_avx2_legacy_packed(IsaTable&) {}
+}  // namespace dilmodeli::kernels::detail
+#endif
