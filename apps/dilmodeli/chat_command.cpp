@@ -42,7 +42,8 @@ void add_chat_command(CLI::App& root, Action& action) {
     add_residency_flags(cmd, o->residency);
     cmd->footer(
         "In a terminal it prompts with \"> \"; /reset forgets the conversation, /exit or Ctrl-D ends it.\n"
-        "From a pipe it reads one user turn a line and prints each reply followed by a newline:\n"
+        "From a pipe it reads one user turn a line and prints each reply followed by a newline.\n"
+        "Example:\n"
         "  printf 'Hello\\nTell me more\\n' | dilmodeli chat -m model.gguf --temp 0");
     cmd->callback([o, cmd, &action] {
         o->seed_given = cmd->count("--seed") > 0;

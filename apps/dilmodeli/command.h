@@ -33,6 +33,10 @@ void add_serve_command(CLI::App& root, Action& action);
 void add_embed_command(CLI::App& root, Action& action);
 void add_chat_command(CLI::App& root, Action& action);
 
+// What `dilmodeli --version` prints: "dilmodeli VERSION" on the first line, then the git revision,
+// build type and the SIMD kernels compiled in, detected on this CPU and in use (version.cpp).
+std::string version_text();
+
 // The model file used when -m is not given.
 constexpr const char* kDefaultModelPath = "models/default.gguf";
 

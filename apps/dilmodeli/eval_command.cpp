@@ -39,6 +39,7 @@ void add_eval_command(CLI::App& root, Action& action) {
     cmd->add_option("--kv-type", o->kv_type, "KV cache element type: f32 or f16")->capture_default_str();
     add_residency_flags(cmd, o->residency);
     cmd->add_flag("--json", o->json, "Print one JSON object");
+    cmd->footer("Example:\n  dilmodeli eval -m model.gguf -f wiki.test.raw --ctx 512 --chunks 20");
     cmd->callback([o, &action] {
         action = [o] {
             if (o->ctx < 4) throw usage_error("--ctx " + std::to_string(o->ctx) + " is too small (at least 4)");

@@ -24,6 +24,7 @@ void add_import_command(CLI::App& root, Action& action) {
     cmd->add_option("-o,--output", options->llama2c.output_path, "GGUF file to write")->required();
     cmd->add_option("--name", options->llama2c.model_name, "general.name (default: the checkpoint's file name)");
     cmd->add_flag("--json", options->json, "Print one JSON object");
+    cmd->footer("Example:\n  dilmodeli import llama2c stories260K.bin --tokenizer tok512.bin -o stories260K.gguf");
     cmd->callback([options, &action] {
         action = [options] {
             check_output_path(options->llama2c.output_path, options->llama2c.checkpoint_path);

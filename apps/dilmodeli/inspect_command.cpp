@@ -15,6 +15,7 @@ void add_inspect_command(CLI::App& root, Action& action) {
     cmd->add_option("file", options->file, "GGUF model file")->required();
     cmd->add_flag("--json", options->json, "Print one JSON object");
     cmd->add_flag("--tensors", options->tensors, "List every tensor");
+    cmd->footer("Example:\n  dilmodeli inspect model.gguf --tensors");
     cmd->callback([options, &action] {
         action = [options] {
             auto file = gguf::GgufFile::open(options->file);

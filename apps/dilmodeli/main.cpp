@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
     dilmodeli::app::GlobalOptions global;
     root.add_flag("-v,--verbose", global.verbose, "Log details to stderr");
     root.add_flag("-q,--quiet", global.quiet, "Log only errors");
-    root.set_version_flag("--version", std::string("dilmodeli ") + DILMODELI_VERSION);
+    root.set_version_flag("--version", dilmodeli::app::version_text,
+                          "Print the version, git revision, build type and SIMD kernels, and exit");
     root.footer("Exit codes: 0 ok, 1 usage error, 2 bad input file, 3 I/O error.");
 
     dilmodeli::app::Action action;
@@ -89,9 +90,24 @@ int main(int argc, char** argv) {
     dilmodeli::app::add_serve_command(root, action);
     dilmodeli::app::add_embed_command(root, action);
     dilmodeli::app::add_chat_command(root, action);
+    // bench_command.cpp shows no example of its own yet: add the one every subcommand's help shows
+    // (after a footer of its own, if it has one; inert once it has an example).
+    if (CLI::App* bench = root.get_subcommand("bench"); bench->get_footer().find("Example") == std::string::npos) {
+        const std::string own = bench->get_footer() == root.get_footer() ? "" : bench->get_footer() + "\n";
+        bench->footer(own + "Example:\n  dilmodeli bench -m model.gguf -p 512 -n 128 -t 1,2 --json");
+    }
 
     try {
         root.parse(argc, argv);
+    } catch (const CLI::RequiredError& e) {
+        if (!root.get_subcommands().empty()) return root.exit(e) == 0 ? kExitOk : kExitUsage;
+        // No subcommand: the help on stdout, then the complaint on a line of its own.
+        std::string help = root.help();
+        if (help.empty() || help.back() != '\n') help += '\n';
+        std::fwrite(help.data(), 1, help.size(), stdout);
+        std::fflush(stdout);
+        std::fprintf(stderr, "dilmodeli: error: a subcommand is required (one of the commands above)\n");
+        return kExitUsage;
     } catch (const CLI::ParseError& e) {
         int code = root.exit(e);
         return code == 0 ? kExitOk : kExitUsage;

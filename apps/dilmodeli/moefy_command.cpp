@@ -38,6 +38,7 @@ void add_moefy_command(CLI::App& root, Action& action) {
     cmd->add_option("--seed", o->moefy.seed, "k-means seed")->capture_default_str();
     cmd->add_option("-t,--threads", o->moefy.threads, "Threads for calibration (default: physical cores)");
     cmd->add_flag("--json", o->json, "Print one JSON object");
+    cmd->footer("Example:\n  dilmodeli moefy model-F32.gguf moe.gguf --experts 8 --top-k 2 --calib train.txt");
     cmd->callback([o, &action] {
         action = [o] {
             o->moefy.cluster = moe::parse_cluster(o->cluster);

@@ -43,7 +43,8 @@ void add_profile_command(CLI::App& root, Action& action) {
     cmd->add_flag("--no-thread-scaling", o->no_scaling, "Skip the untimed 1-thread comparison run");
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->add_option("--html", o->html, "Also write a self-contained HTML report to this file");
-    cmd->footer("JSON keys are documented in lib/profile/profile_report.h.");
+    cmd->footer("JSON keys are documented in lib/profile/profile_report.h.\n"
+                "Example:\n  dilmodeli profile -m model.gguf -n 32 --html profile.html");
     cmd->callback([o, &action] {
         action = [o] {
             profile::ProfileOptions& p = o->profile;

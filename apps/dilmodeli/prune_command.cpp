@@ -31,6 +31,8 @@ void add_prune_command(CLI::App& root, Action& action) {
         ->capture_default_str();
     cmd->add_option("-t,--threads", o->threads, "Threads (default: all)");
     cmd->add_flag("--json", *json, "Print the report as one JSON object");
+    cmd->footer("Example:\n"
+                "  dilmodeli prune model-F32.gguf pruned.gguf --sparsity 0.3 --method nash --structured ffn --calib train.txt");
     cmd->callback([o, json, &action] {
         action = [o, json] {
             const compress::PruneReport report = compress::run_prune(*o);

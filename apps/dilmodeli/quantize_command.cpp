@@ -73,6 +73,11 @@ void add_quantize_command(CLI::App& root, Action& action) {
                   "--type: give output.weight the same type (llama.cpp gives it Q6_K for 2- to 5-bit types)");
     cmd->add_option("-t,--threads", o->threads, "Threads (default: all)");
     cmd->add_flag("--json", *json, "Print the report as one JSON object");
+    cmd->footer("Presets: ./configs/presets/NAME.json, else PREFIX/share/dilmodeli/presets/NAME.json (beside the\n"
+                "installed binary's bin/), else the built-in ones.\n"
+                "Examples:\n  dilmodeli quantize model-F32.gguf model-Q4_K.gguf --type Q4_K\n"
+                "  dilmodeli quantize model-F32.gguf small.gguf --budget-bpw 4.5 --calib train.txt\n"
+                "  dilmodeli quantize model-F32.gguf small.gguf --preset balanced --calib train.txt");
     cmd->callback([o, json, &action] {
         action = [o, json] {
             o->progress = progress_bar;

@@ -82,6 +82,8 @@ void add_route_bench_command(CLI::App& root, Action& action) {
     cmd->add_option("-t,--threads", o->threads, "Threads (default: physical cores)");
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->add_option("--plot", o->plot, "Write per-expert load bars per router as SVG");
+    cmd->footer("Examples:\n  dilmodeli route-bench --synthetic --experts 64 --tokens 4096 --skew 1.2\n"
+                "  dilmodeli route-bench -m moe.gguf -f valid.txt --chunks 4 --plot routers.svg");
     cmd->callback([o, &action] {
         action = [o] {
             if (o->synthetic == !o->model.empty())

@@ -47,6 +47,7 @@ void add_run_command(CLI::App& root, Action& action) {
     cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating after the end-of-text token");
     add_residency_flags(cmd, o->residency);
     cmd->add_flag("--json", o->json, "Print one JSON object at the end instead of streaming text");
+    cmd->footer("Example:\n  dilmodeli run -m model.gguf -p 'Once upon a time' -n 64 --temp 0");
     cmd->callback([o, cmd, &action] {
         o->seed_given = cmd->count("--seed") > 0;
         action = [o] {

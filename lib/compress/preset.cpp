@@ -1,6 +1,7 @@
 // Presets: the schema's loader, the lookup, and the shipped presets compiled in.
 #include "compress/preset.h"
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -62,10 +63,21 @@ Preset find_preset(const std::string& name) {
         throw usage_error("--preset '" + name + "' is not a preset name (low, balanced, high)");
     const std::string local = "configs/presets/" + name + ".json";
     if (is_file(local)) return load_preset_file(local);
+    const std::string installed_dir = installed_preset_dir();
+    const std::string installed = installed_dir + "/" + name + ".json";
+    if (!installed_dir.empty() && is_file(installed)) return load_preset_file(installed);
     const std::string text = builtin_preset_text(name);
     if (!text.empty()) return parse_preset(text, "built-in " + name + ".json");
-    throw usage_error("no preset '" + name + "' (looked for " + name +
-                      ".json in ./configs/presets and among the built-in presets; known: low, balanced, high)");
+    throw usage_error("no preset '" + name + "' (looked for " + name + ".json in ./configs/presets" +
+                      (installed_dir.empty() ? "" : ", " + installed_dir) +
+                      " and among the built-in presets; known: low, balanced, high)");
+}
+
+std::string installed_preset_dir() {
+    std::error_code error;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (error || exe.empty()) return "";
+    return (exe.parent_path().parent_path() / "share" / "dilmodeli" / "presets").lexically_normal().string();
 }
 
 Preset load_preset_file(const std::string& path) {

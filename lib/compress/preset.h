@@ -1,8 +1,9 @@
 #pragma once
 // Presets of `quantize --preset`: prune, then mixed precision under a bits-per-weight budget.
-// The shipped ones (low, balanced, high) are compiled in, so the binary needs no files; a
-// ./configs/presets/NAME.json in the current directory takes their place, and --preset-file
-// reads any file of the same schema:
+// The shipped ones (low, balanced, high) are compiled in, so the binary needs no files; an
+// installed copy (PREFIX/share/dilmodeli/presets/NAME.json, `cmake --install` puts them there)
+// takes their place, and a ./configs/presets/NAME.json in the current directory takes the place
+// of both; --preset-file reads any file of the same schema:
 //   {"description": "...",
 //    "prune": {"sparsity": 0.3, "method": "nash", "structure": "ffn", "width_multiple": 0},
 //    "quantize": {"budget_bpw": 4.5, "importance": "relative", "cohesion": 0.001}}
@@ -32,9 +33,16 @@ Preset parse_preset(const std::string& json_text, const std::string& path);
 // Reads and parses a preset file. Error(Usage) when it cannot be read.
 Preset load_preset_file(const std::string& path);
 
-// The preset called `name`: ./configs/presets/NAME.json when that file exists, else the
-// compiled-in one. Error(Usage) for a name that is not [a-z0-9_-]+ or that neither holds.
+// The preset called `name`: ./configs/presets/NAME.json when that file exists, else
+// installed_preset_dir()/NAME.json when that does (an administrator's edit of an installed
+// preset wins over the compiled-in one), else the compiled-in one. Error(Usage) for a name that
+// is not [a-z0-9_-]+ or that none holds.
 Preset find_preset(const std::string& name);
+
+// Where an installed binary's presets are: ../share/dilmodeli/presets from the directory of the
+// running executable (/proc/self/exe, symbolic links resolved), so /usr/local/bin/dilmodeli
+// reads /usr/local/share/dilmodeli/presets. Empty when /proc/self/exe cannot be read.
+std::string installed_preset_dir();
 
 // The compiled-in presets' names, and the JSON text of one (empty for an unknown name): the
 // text of configs/presets/NAME.json in the source tree.

@@ -132,6 +132,17 @@ TEST_CASE("presets are found in ./configs/presets, else among the built-in ones"
     }
 }
 
+TEST_CASE("an installed binary's presets are in ../share/dilmodeli/presets beside its bin/", "[compress][presets]") {
+    // This test binary is BUILD/tests/dilmodeli_tests: its "prefix" is BUILD.
+    char exe[4096];
+    REQUIRE(::realpath("/proc/self/exe", exe));
+    const std::string bin_dir = std::string(exe).substr(0, std::string(exe).rfind('/'));
+    const std::string prefix = bin_dir.substr(0, bin_dir.rfind('/'));
+    CHECK(compress::installed_preset_dir() == prefix + "/share/dilmodeli/presets");
+    // tests/apps/install_test.cpp installs the binary and checks that an edited installed preset
+    // takes the built-in one's place, and that ./configs/presets beats both.
+}
+
 TEST_CASE("a preset file outside the schema is refused, naming the key", "[compress][presets]") {
     CHECK_THAT(refusal("{\"quantize\": {\"budget_bpw\": 4.5,}"), Catch::Contains("p.json: not valid JSON"));
     CHECK_THAT(refusal("[1]"), Catch::Contains("the top level must be an object"));
