@@ -25,6 +25,8 @@
 
 #include <type_traits>
 
+#include "kernels/lanes_avx2_local.h"
+#include "kernels/packed_gemm_local.h"
 #include "kernels/tu_local.h"
 #include "quant/block_layouts.h"
 #include "quant/quant_type.h"
@@ -181,26 +183,6 @@ using Q6K = KQuant<unpack_q6k, sizeof(quant::BlockQ6_K), 16, true, 63>;
 static_assert(Q2K::kQuadsIn16 == 4 && Q3K::kQuadsIn16 == 4 && Q4K::kQuadsIn16 == 8 && Q5K::kQuadsIn16 == 4 &&
               Q6K::kQuadsIn16 == 2, "16-bit sums of at most 32767");
 
-// out[q] lane r = in[r] lane q: an 8 x 8 transpose of dwords (pairs of rows, quads, 128-bit lanes).
-inline __attribute__((always_inline)) void transpose8(const __m256i in[8], __m256i out[8]) {
-    __m256i t[8], u[8];
-    for (int k = 0; k < 4; ++k) {
-        t[2 * k] = _mm256_unpacklo_epi32(in[2 * k], in[2 * k + 1]);
-        t[2 * k + 1] = _mm256_unpackhi_epi32(in[2 * k], in[2 * k + 1]);
-    }
-    for (int k = 0; k < 2; ++k) {
-        u[4 * k] = _mm256_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
-        u[4 * k + 1] = _mm256_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
-        u[4 * k + 2] = _mm256_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
-        u[4 * k + 3] = _mm256_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
-    }
-    // u[4k + m], 128-bit lane L: element 4L + m of rows 4k..4k+3.
-    for (int m = 0; m < 4; ++m) {
-        out[m] = _mm256_permute2x128_si256(u[m], u[4 + m], 0x20);
-        out[4 + m] = _mm256_permute2x128_si256(u[m], u[4 + m], 0x31);
-    }
-}
-
 // Transposes one register of each row into out[0..7].
 template <typename Pick>
 inline __attribute__((always_inline)) void store_turned(const RowParts* rows, Pick pick, void* out) {
@@ -239,14 +221,6 @@ void pack_rows(const uint8_t* src, size_t src_stride, uint8_t* dst, size_t dst_s
     }
 }
 
-// An empty asm the value passes through: GCC would otherwise turn each token's chains of integer
-// adds into trees, computing every product of a super-block first and spilling most of them.
-inline void keep_in_register(__m256i& v) { __asm__("" : "+x"(v)); }
-
-inline __m256i broadcast_i32(const void* p) {
-    return _mm256_set1_epi32(int32_t(load_u32(static_cast<const uint8_t*>(p))));
-}
-
 // Eight rows (one packed group of nb super-blocks) x T tokens; row r of token t goes to
 // y[t * ldy + r] for r < n_rows.
 template <typename K, int T>
@@ -269,7 +243,7 @@ void group_tile(const PackedSuperBlock* group, int64_t nb, const Q8BlockK* const
                 for (int q = 0; q < K::kQuadsIn16; ++q) {
                     const __m256i w = load256(p.levels[q0 + q]);
                     for (int t = 0; t < T; ++t) {
-                        const __m256i prod = _mm256_maddubs_epi16(w, broadcast_i32(a[t]->qs + 4 * (q0 + q)));
+                        const __m256i prod = _mm256_maddubs_epi16(w, broadcast_quad(a[t]->qs + 4 * (q0 + q)));
                         part[t] = q == 0 ? prod : _mm256_add_epi16(part[t], prod);
                         keep_in_register(part[t]);
                     }
@@ -287,7 +261,7 @@ void group_tile(const PackedSuperBlock* group, int64_t nb, const Q8BlockK* const
         for (int i = 0; i < 8; ++i) {
             const __m256i m = load256(p.bsum_mult[i]);
             for (int t = 0; t < T; ++t) {
-                const __m256i term = _mm256_madd_epi16(m, broadcast_i32(a[t]->bsums + 2 * i));
+                const __m256i term = _mm256_madd_epi16(m, broadcast_quad(a[t]->bsums + 2 * i));
                 bsum_terms[t] = i == 0 ? term : _mm256_add_epi32(bsum_terms[t], term);
                 keep_in_register(bsum_terms[t]);
             }
@@ -305,45 +279,23 @@ void group_tile(const PackedSuperBlock* group, int64_t nb, const Q8BlockK* const
             }
         }
     }
-    if (n_rows >= kGroupRows) {
-        for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy, acc[t]);
-    } else {
-        const __m256i rows =
-            _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n_rows)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        for (int t = 0; t < T; ++t) _mm256_maskstore_ps(y + t * ldy, rows, acc[t]);
-    }
+    store_rows8(acc, y, ldy, n_rows);
 }
-
-template <typename K, int T>
-void group_tile_upto(int nt, const PackedSuperBlock* group, int64_t nb, const Q8BlockK* const* tokens, float* y,
-                     int64_t ldy, int64_t n_rows) {
-    if constexpr (T > 1) {
-        if (nt < T) return group_tile_upto<K, T - 1>(nt, group, nb, tokens, y, ldy, n_rows);
-    }
-    group_tile<K, T>(group, nb, tokens, y, ldy, n_rows);
-}
-
-// Five tokens a tile: their sums, 16-bit parts and outputs take 15 of the 16 registers (the outputs
-// spill, but are touched once per super-block). Measured on AMD EPYC (Q2_K..Q6_K, 64 rows x 2048
-// columns x 128 tokens, one thread): 3-12% faster than tiles of 4, and than tiles of 6.
-constexpr int kTokenTile = 5;
 
 template <typename K>
-void gemm_packed(const GemmArgs& g) {
-    const int64_t nb = g.n / 256;
-    const size_t group_stride = size_t(kGroupRows) * g.w_stride;
-    for (int64_t t0 = 0; t0 < g.nt; t0 += kTokenTile) {
-        const int nt = int(min_i64(kTokenTile, g.nt - t0));
-        const Q8BlockK* tokens[kTokenTile];
-        for (int t = 0; t < nt; ++t)
-            tokens[t] = reinterpret_cast<const Q8BlockK*>(g.act + size_t(t0 + t) * g.act_stride);
-        for (int64_t r0 = 0; r0 < g.nr; r0 += kGroupRows) {
-            const auto* group = reinterpret_cast<const PackedSuperBlock*>(g.w + size_t(r0 / kGroupRows) * group_stride);
-            group_tile_upto<K, kTokenTile>(nt, group, nb, tokens, g.y + t0 * g.ldy + r0, g.ldy,
-                                           min_i64(kGroupRows, g.nr - r0));
-        }
+struct RowsInLanes {
+    using Group = PackedSuperBlock;
+    using Activation = Q8BlockK;
+    // Five tokens a tile: their sums, 16-bit parts and outputs take 15 of the 16 registers (the
+    // outputs spill, but are touched once per super-block). Measured on AMD EPYC (Q2_K..Q6_K, 64
+    // rows x 2048 columns x 128 tokens, one thread): 3-12% faster than tiles of 4, and than 6.
+    static constexpr int kGroupRows = detail::kGroupRows, kTokenTile = 5, kBlockColumns = 256;
+    template <int T>
+    static void tile(const Group* group, int64_t nb, const Activation* const* tokens, float* y, int64_t ldy,
+                     int64_t n_rows) {
+        group_tile<K, T>(group, nb, tokens, y, ldy, n_rows);
     }
-}
+};
 
 }  // namespace
 
@@ -356,11 +308,11 @@ void register_avx2_kquants_packed(IsaTable& t) {
         k.packed_row_bytes = packed_row_bytes;
         k.packed_row_group = kGroupRows;
     };
-    set(quant::TypeId::Q2_K, pack_rows<Q2K>, gemm_packed<Q2K>);
-    set(quant::TypeId::Q3_K, pack_rows<Q3K>, gemm_packed<Q3K>);
-    set(quant::TypeId::Q4_K, pack_rows<Q4K>, gemm_packed<Q4K>);
-    set(quant::TypeId::Q5_K, pack_rows<Q5K>, gemm_packed<Q5K>);
-    set(quant::TypeId::Q6_K, pack_rows<Q6K>, gemm_packed<Q6K>);
+    set(quant::TypeId::Q2_K, pack_rows<Q2K>, gemm_packed_groups<RowsInLanes<Q2K>>);
+    set(quant::TypeId::Q3_K, pack_rows<Q3K>, gemm_packed_groups<RowsInLanes<Q3K>>);
+    set(quant::TypeId::Q4_K, pack_rows<Q4K>, gemm_packed_groups<RowsInLanes<Q4K>>);
+    set(quant::TypeId::Q5_K, pack_rows<Q5K>, gemm_packed_groups<RowsInLanes<Q5K>>);
+    set(quant::TypeId::Q6_K, pack_rows<Q6K>, gemm_packed_groups<RowsInLanes<Q6K>>);
 }
 
 }  // namespace dilmodeli::kernels::detail

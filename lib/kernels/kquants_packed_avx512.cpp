@@ -31,6 +31,7 @@
 #include <type_traits>
 
 #include "kernels/kquants_avx512_local.h"
+#include "kernels/packed_gemm_local.h"
 #include "kernels/tu_local.h"
 #include "quant/block_layouts.h"
 #include "quant/quant_type.h"
@@ -209,34 +210,18 @@ void group_tile(const PackedSuperBlock* group, int64_t nb, const Q8BlockK* const
     for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, rows, acc[t]);
 }
 
-template <typename K, int T>
-void group_tile_upto(int nt, const PackedSuperBlock* group, int64_t nb, const Q8BlockK* const* tokens, float* y,
-                     int64_t ldy, int64_t n_rows) {
-    if constexpr (T > 1) {
-        if (nt < T) return group_tile_upto<K, T - 1>(nt, group, nb, tokens, y, ldy, n_rows);
-    }
-    group_tile<K, T>(group, nb, tokens, y, ldy, n_rows);
-}
-
-// Eight tokens a tile: 24 of the 32 registers hold their sums and outputs.
-constexpr int kTokenTile = 8;
-
 template <typename K>
-void gemm_packed(const GemmArgs& g) {
-    const int64_t nb = g.n / 256;
-    const size_t group_stride = size_t(kGroupRows) * g.w_stride;
-    for (int64_t t0 = 0; t0 < g.nt; t0 += kTokenTile) {
-        const int nt = int(min_i64(kTokenTile, g.nt - t0));
-        const Q8BlockK* tokens[kTokenTile];
-        for (int t = 0; t < nt; ++t)
-            tokens[t] = reinterpret_cast<const Q8BlockK*>(g.act + size_t(t0 + t) * g.act_stride);
-        for (int64_t r0 = 0; r0 < g.nr; r0 += kGroupRows) {
-            const auto* group = reinterpret_cast<const PackedSuperBlock*>(g.w + size_t(r0 / kGroupRows) * group_stride);
-            group_tile_upto<K, kTokenTile>(nt, group, nb, tokens, g.y + t0 * g.ldy + r0, g.ldy,
-                                        min_i64(kGroupRows, g.nr - r0));
-        }
+struct RowsInLanes {
+    using Group = PackedSuperBlock;
+    using Activation = Q8BlockK;
+    // Eight tokens a tile: 24 of the 32 registers hold their sums and outputs.
+    static constexpr int kGroupRows = detail::kGroupRows, kTokenTile = 8, kBlockColumns = 256;
+    template <int T>
+    static void tile(const Group* group, int64_t nb, const Activation* const* tokens, float* y, int64_t ldy,
+                     int64_t n_rows) {
+        group_tile<K, T>(group, nb, tokens, y, ldy, n_rows);
     }
-}
+};
 
 }  // namespace
 
@@ -249,11 +234,11 @@ void register_avx512_kquants_packed(IsaTable& t) {
         k.packed_row_bytes = packed_row_bytes;
         k.packed_row_group = kGroupRows;
     };
-    set(quant::TypeId::Q2_K, pack_rows<Q2K>, gemm_packed<Q2K>);
-    set(quant::TypeId::Q3_K, pack_rows<Q3K>, gemm_packed<Q3K>);
-    set(quant::TypeId::Q4_K, pack_rows<Q4K>, gemm_packed<Q4K>);
-    set(quant::TypeId::Q5_K, pack_rows<Q5K>, gemm_packed<Q5K>);
-    set(quant::TypeId::Q6_K, pack_rows<Q6K>, gemm_packed<Q6K>);
+    set(quant::TypeId::Q2_K, pack_rows<Q2K>, gemm_packed_groups<RowsInLanes<Q2K>>);
+    set(quant::TypeId::Q3_K, pack_rows<Q3K>, gemm_packed_groups<RowsInLanes<Q3K>>);
+    set(quant::TypeId::Q4_K, pack_rows<Q4K>, gemm_packed_groups<RowsInLanes<Q4K>>);
+    set(quant::TypeId::Q5_K, pack_rows<Q5K>, gemm_packed_groups<RowsInLanes<Q5K>>);
+    set(quant::TypeId::Q6_K, pack_rows<Q6K>, gemm_packed_groups<RowsInLanes<Q6K>>);
 }
 
 }  // namespace dilmodeli::kernels::detail

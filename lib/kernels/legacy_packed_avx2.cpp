@@ -19,6 +19,8 @@
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
 
+#include "kernels/lanes_avx2_local.h"
+#include "kernels/packed_gemm_local.h"
 #include "kernels/tu_local.h"
 #include "quant/block_layouts.h"
 #include "quant/quant_type.h"
@@ -130,26 +132,6 @@ size_t packed_row_bytes(int64_t cols) {
     return size_t(cols / 32) * sizeof(PackedBlock<W::kHasMin>) / kGroupRows;
 }
 
-// out[q] lane r = in[r] lane q: an 8 x 8 transpose of 32-bit elements.
-inline void transpose8(const __m256i in[8], __m256i out[8]) {
-    __m256i t[8], u[8];
-    for (int k = 0; k < 4; ++k) {
-        t[2 * k] = _mm256_unpacklo_epi32(in[2 * k], in[2 * k + 1]);
-        t[2 * k + 1] = _mm256_unpackhi_epi32(in[2 * k], in[2 * k + 1]);
-    }
-    for (int k = 0; k < 2; ++k) {
-        u[4 * k] = _mm256_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
-        u[4 * k + 1] = _mm256_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
-        u[4 * k + 2] = _mm256_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
-        u[4 * k + 3] = _mm256_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
-    }
-    // u[4k + m], 128-bit half h: element 4h + m of rows 4k..4k+3.
-    for (int m = 0; m < 4; ++m) {
-        out[m] = _mm256_permute2x128_si256(u[m], u[4 + m], 0x20);
-        out[4 + m] = _mm256_permute2x128_si256(u[m], u[4 + m], 0x31);
-    }
-}
-
 template <typename W>
 void pack_rows(const uint8_t* src, size_t src_stride, uint8_t* dst, size_t dst_stride, int64_t n_rows, int64_t cols) {
     using Block = PackedBlock<W::kHasMin>;
@@ -176,14 +158,6 @@ void pack_rows(const uint8_t* src, size_t src_stride, uint8_t* dst, size_t dst_s
             for (int q = 0; q < 8; ++q) _mm256_store_si256(reinterpret_cast<__m256i*>(out.levels[q]), turned[q]);
         }
     }
-}
-
-// An empty asm that takes v in a register: GCC otherwise reassociates a tile's integer sums
-// into trees that hold every product at once, spilling them to the stack.
-inline void keep_in_register(__m256i& v) { asm("" : "+x"(v)); }
-
-inline __m256i broadcast_quad(const int8_t* p) {
-    return _mm256_set1_epi32(int32_t(load_u32(reinterpret_cast<const uint8_t*>(p))));
 }
 
 // Eight rows (one packed group of nb blocks) x T tokens; row r of token t goes to y[t * ldy + r]
@@ -235,21 +209,7 @@ void group_tile(const PackedBlock<W::kHasMin>* group, int64_t nb, const Q8Block3
                 acc[t] = _mm256_fmadd_ps(_mm256_load_ps(p.m), _mm256_set1_ps(a.d * float(a.sum)), acc[t]);
         }
     }
-    if (n_rows >= kGroupRows) {
-        for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy, acc[t]);
-    } else {
-        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(n_rows)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        for (int t = 0; t < T; ++t) _mm256_maskstore_ps(y + t * ldy, mask, acc[t]);
-    }
-}
-
-template <typename W, int T>
-void group_tile_upto(int nt, const PackedBlock<W::kHasMin>* group, int64_t nb, const Q8Block32* const* tokens, float* y,
-                     int64_t ldy, int64_t n_rows) {
-    if constexpr (T > 1) {
-        if (nt < T) return group_tile_upto<W, T - 1>(nt, group, nb, tokens, y, ldy, n_rows);
-    }
-    group_tile<W, T>(group, nb, tokens, y, ldy, n_rows);
+    store_rows8(acc, y, ldy, n_rows);
 }
 
 // Tokens a tile: their sums and outputs, the weights, the ones and a broadcast in 16 registers.
@@ -259,23 +219,16 @@ constexpr int token_tile() {
 }
 
 template <typename W>
-void gemm_packed(const GemmArgs& g) {
-    using Block = PackedBlock<W::kHasMin>;
-    const int64_t nb = g.n / 32;
-    const size_t group_stride = size_t(kGroupRows) * g.w_stride;
-    constexpr int kTokenTile = token_tile<W>();
-    for (int64_t t0 = 0; t0 < g.nt; t0 += kTokenTile) {
-        const int nt = int(min_i64(kTokenTile, g.nt - t0));
-        const Q8Block32* tokens[kTokenTile];
-        for (int t = 0; t < nt; ++t)
-            tokens[t] = reinterpret_cast<const Q8Block32*>(g.act + size_t(t0 + t) * g.act_stride);
-        for (int64_t r0 = 0; r0 < g.nr; r0 += kGroupRows) {
-            const auto* group = reinterpret_cast<const Block*>(g.w + size_t(r0 / kGroupRows) * group_stride);
-            group_tile_upto<W, kTokenTile>(nt, group, nb, tokens, g.y + t0 * g.ldy + r0, g.ldy,
-                                           min_i64(kGroupRows, g.nr - r0));
-        }
+struct RowsInLanes {
+    using Group = PackedBlock<W::kHasMin>;
+    using Activation = Q8Block32;
+    static constexpr int kGroupRows = detail::kGroupRows, kTokenTile = token_tile<W>(), kBlockColumns = 32;
+    template <int T>
+    static void tile(const Group* group, int64_t nb, const Activation* const* tokens, float* y, int64_t ldy,
+                     int64_t n_rows) {
+        group_tile<W, T>(group, nb, tokens, y, ldy, n_rows);
     }
-}
+};
 
 }  // namespace
 
@@ -288,12 +241,12 @@ void register_avx2_legacy_packed(IsaTable& t) {
         k.packed_row_bytes = bytes;
         k.packed_row_group = kGroupRows;
     };
-    set(quant::TypeId::Q4_0, pack_rows<Q4_0>, gemm_packed<Q4_0>, packed_row_bytes<Q4_0>);
-    set(quant::TypeId::Q4_1, pack_rows<Q4_1>, gemm_packed<Q4_1>, packed_row_bytes<Q4_1>);
-    set(quant::TypeId::Q5_0, pack_rows<Q5_0>, gemm_packed<Q5_0>, packed_row_bytes<Q5_0>);
-    set(quant::TypeId::Q5_1, pack_rows<Q5_1>, gemm_packed<Q5_1>, packed_row_bytes<Q5_1>);
-    set(quant::TypeId::Q8_0, pack_rows<Q8_0>, gemm_packed<Q8_0>, packed_row_bytes<Q8_0>);
-    set(quant::TypeId::IQ4_NL, pack_rows<IQ4_NL>, gemm_packed<IQ4_NL>, packed_row_bytes<IQ4_NL>);
+    set(quant::TypeId::Q4_0, pack_rows<Q4_0>, gemm_packed_groups<RowsInLanes<Q4_0>>, packed_row_bytes<Q4_0>);
+    set(quant::TypeId::Q4_1, pack_rows<Q4_1>, gemm_packed_groups<RowsInLanes<Q4_1>>, packed_row_bytes<Q4_1>);
+    set(quant::TypeId::Q5_0, pack_rows<Q5_0>, gemm_packed_groups<RowsInLanes<Q5_0>>, packed_row_bytes<Q5_0>);
+    set(quant::TypeId::Q5_1, pack_rows<Q5_1>, gemm_packed_groups<RowsInLanes<Q5_1>>, packed_row_bytes<Q5_1>);
+    set(quant::TypeId::Q8_0, pack_rows<Q8_0>, gemm_packed_groups<RowsInLanes<Q8_0>>, packed_row_bytes<Q8_0>);
+    set(quant::TypeId::IQ4_NL, pack_rows<IQ4_NL>, gemm_packed_groups<RowsInLanes<IQ4_NL>>, packed_row_bytes<IQ4_NL>);
 }
 
 }  // namespace dilmodeli::kernels::detail
