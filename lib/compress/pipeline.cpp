@@ -6,12 +6,12 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sstream>
 #include <tbb/global_control.h>
 #include <unistd.h>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/number_format.h"
 #include "compress/calibrated_input.h"
 #include "compress/tensor_roles.h"
 #include "gguf/gguf_file.h"
@@ -255,9 +255,7 @@ QuantizeResult run_quantize(const QuantizeRequest& r) {
 
 PruneReport run_prune(const PruneRequest& r) {
     if (!(r.sparsity >= 0 && r.sparsity < 1)) {
-        std::ostringstream sparsity;
-        sparsity << r.sparsity;
-        throw usage_error("--sparsity " + sparsity.str() + " is outside [0, 1)");
+        throw usage_error("--sparsity " + format_number(r.sparsity) + " is outside [0, 1)");
     }
     PruneOptions options;
     options.method = parse_prune_method(r.method);

@@ -2,21 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <string>
 
 #include "common/error.h"
+#include "common/number_format.h"
 #include "nash/strategy_profile.h"
 
 namespace dilmodeli::nash {
 namespace {
 
-std::string number(double value) {
-    std::ostringstream out;
-    out.precision(15);
-    out << value;
-    return out.str();
-}
+std::string number(double value) { return format_number(value, 15); }
 
 // A first price of the right magnitude: cost differences per byte difference, over the game.
 double first_price_guess(const Game& game) {

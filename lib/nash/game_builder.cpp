@@ -2,20 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <string>
 
 #include "common/error.h"
+#include "common/number_format.h"
 
 namespace dilmodeli::nash {
 namespace {
 
-std::string number(double value) {
-    std::ostringstream out;
-    out.precision(12);
-    out << value;
-    return out.str();
-}
+std::string number(double value) { return format_number(value, 12); }
 
 std::string player_name(int32_t player) { return "player " + std::to_string(player); }
 
