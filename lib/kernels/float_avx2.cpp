@@ -1,6 +1,6 @@
 // AVX2 + FMA kernels for F32, F16 (F16C widening) and BF16 weights against float activations.
-// Four 8-lane chains of fused multiply-adds per output (see kChains), a zero-padded copy for the
-// last partial vector, then xsimd's horizontal add: the same arithmetic in every tile.
+// Four 8-lane chains of fused multiply-adds per output (float_kernel_local.h), then xsimd's
+// horizontal add: the same arithmetic in every tile.
 // Batches of more than 8 tokens go through outer_product_local.h instead (one fused chain per
 // output, a different but equally fixed order).
 #include "kernels/kernel_table.h"
@@ -14,6 +14,7 @@
 
 #include "kernels/outer_product_local.h"
 #include "kernels/sums_avx2_local.h"
+#include "kernels/float_kernel_local.h"
 #include "kernels/tu_local.h"
 #include "quant/quant_type.h"
 
@@ -53,72 +54,11 @@ struct Fused {
 };
 
 
-// Each output sums its columns in four chains (columns 32k + 8j .. + 7 go to chain j, the rest
-// after the last whole 32 to chain 0), added as (c0 + c1) + (c2 + c3) at the end: one chain
-// waits on the latency of its multiply-add, so a single row (the 1-2 KiB rows generation reads
-// one at a time) streamed at half the speed of AVX-512's 16-lane chain.
-constexpr int kChains = 4;
-
+// Four chains per output (float_kernel_local.h): one chain waited on the multiply-add latency,
+// so a single row (the 1-2 KiB rows generation reads one at a time) streamed at half the speed
+// of AVX-512's 16-lane chain.
 template <typename W>
-struct FloatKernel {
-    template <int R, int T>
-    static void run(const GemmArgs& g, int64_t r0, int64_t t0) {
-        const size_t prefetch = prefetch_offset(g.w_stride, R);
-        const uint8_t* w[R];
-        const float* x[T];
-        for (int r = 0; r < R; ++r) w[r] = g.w + size_t(r0 + r) * g.w_stride;
-        for (int t = 0; t < T; ++t) x[t] = reinterpret_cast<const float*>(g.act + size_t(t0 + t) * g.act_stride);
-        Batch acc[kChains][R][T];
-        for (int c = 0; c < kChains; ++c)
-            for (int r = 0; r < R; ++r)
-                for (int t = 0; t < T; ++t) acc[c][r][t] = Batch(0.0f);
-        int64_t i = 0;
-        for (; i + 8 * kChains <= g.n; i += 8 * kChains) {
-#pragma GCC unroll 4
-            for (int c = 0; c < kChains; ++c) {
-                const int64_t col = i + 8 * c;
-                Batch wv[R];
-                for (int r = 0; r < R; ++r) {
-                    if ((col * W::kBytes) % 64 == 0)  // the next row tile, one line at a time
-                        _mm_prefetch(reinterpret_cast<const char*>(w[r] + col * W::kBytes + prefetch), _MM_HINT_T0);
-                    wv[r] = W::load(w[r] + col * W::kBytes);
-                }
-                for (int t = 0; t < T; ++t) {
-                    const Batch xv = Batch::load_unaligned(x[t] + col);
-                    for (int r = 0; r < R; ++r) acc[c][r][t] = fma(wv[r], xv, acc[c][r][t]);
-                }
-            }
-        }
-        for (; i + 8 <= g.n; i += 8) {
-            Batch wv[R];
-            for (int r = 0; r < R; ++r) wv[r] = W::load(w[r] + i * W::kBytes);
-            for (int t = 0; t < T; ++t) {
-                const Batch xv = Batch::load_unaligned(x[t] + i);
-                for (int r = 0; r < R; ++r) acc[0][r][t] = fma(wv[r], xv, acc[0][r][t]);
-            }
-        }
-        if (i < g.n) {
-            // Zero-padded copies of the last n % 8 columns.
-            const size_t rest = size_t(g.n - i);
-            alignas(32) uint8_t wpad[R][32] = {};
-            alignas(32) float xpad[8] = {};
-            Batch wv[R];
-            for (int r = 0; r < R; ++r) {
-                std::memcpy(wpad[r], w[r] + i * W::kBytes, rest * W::kBytes);
-                wv[r] = W::load(wpad[r]);
-            }
-            for (int t = 0; t < T; ++t) {
-                std::memcpy(xpad, x[t] + i, rest * sizeof(float));
-                const Batch xv = Batch::load_aligned(xpad);
-                for (int r = 0; r < R; ++r) acc[0][r][t] = fma(wv[r], xv, acc[0][r][t]);
-            }
-        }
-        Batch sum[R][T];
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < T; ++t) sum[r][t] = (acc[0][r][t] + acc[1][r][t]) + (acc[2][r][t] + acc[3][r][t]);
-        store_sums<R, T>(sum, g, r0, t0);
-    }
-};
+using FloatKernel = FloatTiles<Batch, W, 4>;
 
 template <typename W>
 void gemm(const GemmArgs& g) {

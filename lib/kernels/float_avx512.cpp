@@ -1,7 +1,7 @@
 // AVX-512 kernels for F32, F16 (F16C widening) and BF16 weights against float activations.
-// One 16-lane accumulator per output, fused multiply-adds in column order, masked loads for
-// the last partial vector, then xsimd's horizontal add (or hadd16, the same sums sixteen at a
-// time): the same arithmetic in every tile shape.
+// One 16-lane chain of fused multiply-adds per output in column order (float_kernel_local.h),
+// then xsimd's horizontal add (or hadd16, the same sums sixteen at a time): the same arithmetic
+// in every tile shape.
 // Batches of more than 8 tokens go through outer_product_local.h instead (one fused chain per
 // output, a different but equally fixed order).
 #include "kernels/kernel_table.h"
@@ -19,6 +19,7 @@
 
 #include "kernels/outer_product_local.h"
 #include "kernels/sums_avx512_local.h"
+#include "kernels/float_kernel_local.h"
 #include "kernels/tu_local.h"
 #include "quant/quant_type.h"
 
@@ -60,42 +61,7 @@ struct Fused {
 
 
 template <typename W>
-struct FloatKernel {
-    template <int R, int T>
-    static void run(const GemmArgs& g, int64_t r0, int64_t t0) {
-        const size_t prefetch = prefetch_offset(g.w_stride, R);
-        const uint8_t* w[R];
-        const float* x[T];
-        for (int r = 0; r < R; ++r) w[r] = g.w + size_t(r0 + r) * g.w_stride;
-        for (int t = 0; t < T; ++t) x[t] = reinterpret_cast<const float*>(g.act + size_t(t0 + t) * g.act_stride);
-        Batch acc[R][T];
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < T; ++t) acc[r][t] = Batch(0.0f);
-        int64_t i = 0;
-        for (; i + 16 <= g.n; i += 16) {
-            Batch wv[R];
-            for (int r = 0; r < R; ++r) {
-                if ((i * W::kBytes) % 64 == 0)  // the next row tile, one line at a time
-                    _mm_prefetch(reinterpret_cast<const char*>(w[r] + i * W::kBytes + prefetch), _MM_HINT_T0);
-                wv[r] = W::load(w[r] + i * W::kBytes);
-            }
-            for (int t = 0; t < T; ++t) {
-                const Batch xv = Batch::load_unaligned(x[t] + i);
-                for (int r = 0; r < R; ++r) acc[r][t] = fma(wv[r], xv, acc[r][t]);
-            }
-        }
-        if (i < g.n) {
-            const auto m = __mmask16((1u << (g.n - i)) - 1u);
-            Batch wv[R];
-            for (int r = 0; r < R; ++r) wv[r] = W::load_masked(w[r] + i * W::kBytes, m);
-            for (int t = 0; t < T; ++t) {
-                const Batch xv = _mm512_maskz_loadu_ps(m, x[t] + i);
-                for (int r = 0; r < R; ++r) acc[r][t] = fma(wv[r], xv, acc[r][t]);
-            }
-        }
-        store_sums<R, T>(acc, g, r0, t0);
-    }
-
+struct FloatKernel : FloatTiles<Batch, W, 1> {
     // One token against sixteen short rows (attention's keys: 64-128 columns), whose sums
     // hadd16 takes at once into sixteen consecutive outputs: the same chains and sums as run.
     static void sixteen_rows(const GemmArgs& g, int64_t r0) {
