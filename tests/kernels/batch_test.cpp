@@ -20,25 +20,6 @@ using namespace dilmodeli::test;
 
 namespace {
 
-// One token's activations as the K-quant kernels quantize them: per 256 elements d = max|x| /
-// 127 and q = x * (1 / d) rounded to nearest even.
-struct TokenQ8K {
-    std::vector<float> d;
-    std::vector<int> q;
-};
-
-TokenQ8K quantize_token(const float* x, int64_t cols) {
-    TokenQ8K a;
-    for (int64_t b = 0; b < cols / 256; ++b) {
-        float amax = 0.0f;
-        for (int i = 0; i < 256; ++i) amax = std::fmax(amax, std::fabs(x[b * 256 + i]));
-        const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        a.d.push_back(d);
-        for (int i = 0; i < 256; ++i) a.q.push_back(int(std::nearbyint(x[b * 256 + i] * id)));
-    }
-    return a;
-}
-
 // Where a type's block scales sit, to read its rows with one of them set to 1 and the other to
 // 0: the block then dequantizes to the integers scale * level, or to -min (types with mins), or
 // to scale * (level - offset) (Q3_K and Q6_K, whose levels are stored with an offset).
@@ -210,14 +191,14 @@ TEST_CASE("K-quant batches with rows in lanes are exact integer sums per super-b
                     y.emplace_back(size_t(n_tokens * rows));
                     kernels::matmul(m.w, x.data(), n_tokens, y.back().data());
                 }
-                std::vector<TokenQ8K> a;
-                for (int64_t t = 0; t < n_tokens; ++t) a.push_back(quantize_token(&x[size_t(t * cols)], cols));
+                std::vector<QuantizedToken> a;
+                for (int64_t t = 0; t < n_tokens; ++t) a.push_back(quantize_token(&x[size_t(t * cols)], cols, 256));
                 for (int64_t r = 0; r < rows; ++r) {
                     const auto scaled_levels = row_with_scales(m, r, kHalfOne, kHalfZero);
                     const auto negated_mins = at.has_mins ? row_with_scales(m, r, kHalfZero, kHalfOne)
                                                           : std::vector<float>(static_cast<size_t>(cols), 0.0f);
                     for (int64_t t = 0; t < n_tokens; ++t) {
-                        const TokenQ8K& q = a[size_t(t)];
+                        const QuantizedToken& q = a[size_t(t)];
                         float acc = 0.0f;
                         for (int64_t b = 0; b < cols / 256; ++b) {
                             int64_t s = 0, mins = 0;

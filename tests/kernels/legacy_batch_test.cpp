@@ -16,30 +16,6 @@ using namespace dilmodeli::test;
 
 namespace {
 
-// One token's activations as the 32-element kernels quantize them: per block d = max|x| / 127,
-// q = x * (1 / d) rounded to nearest even, and the sum of the block's q.
-struct TokenQ8 {
-    std::vector<float> d;
-    std::vector<int> q, sum;
-};
-
-TokenQ8 quantize_token(const float* x, int64_t cols) {
-    TokenQ8 a;
-    for (int64_t b = 0; b < cols / 32; ++b) {
-        float amax = 0.0f;
-        for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(x[b * 32 + i]));
-        const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        a.d.push_back(d);
-        int sum = 0;
-        for (int i = 0; i < 32; ++i) {
-            a.q.push_back(int(std::nearbyint(x[b * 32 + i] * id)));
-            sum += a.q.back();
-        }
-        a.sum.push_back(sum);
-    }
-    return a;
-}
-
 float half_bits_to_float(uint16_t h) {
     float f = 0.0f;
     quant::type_info(TypeId::F16).dequantize_row(reinterpret_cast<const uint8_t*>(&h), &f, 1);
@@ -88,12 +64,12 @@ TEST_CASE("AVX2 batches of the 32-element block types are exact integer sums per
                 const auto x = random_values(size_t(n_tokens * cols), 7 + uint32_t(n_tokens));
                 std::vector<float> y(size_t(n_tokens * rows));
                 kernels::matmul(m.w, x.data(), n_tokens, y.data());
-                std::vector<TokenQ8> a;
-                for (int64_t t = 0; t < n_tokens; ++t) a.push_back(quantize_token(&x[size_t(t * cols)], cols));
+                std::vector<QuantizedToken> a;
+                for (int64_t t = 0; t < n_tokens; ++t) a.push_back(quantize_token(&x[size_t(t * cols)], cols, 32));
                 for (int64_t r = 0; r < rows; ++r) {
                     const auto levels = integer_levels(m, r);
                     for (int64_t t = 0; t < n_tokens; ++t) {
-                        const TokenQ8& q = a[size_t(t)];
+                        const QuantizedToken& q = a[size_t(t)];
                         float acc = 0.0f;
                         for (int64_t b = 0; b < cols / 32; ++b) {
                             int64_t s = 0;

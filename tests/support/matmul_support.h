@@ -1,6 +1,7 @@
 #pragma once
 // What the kernel tests share: random matrices of every type, the instruction-set guard, and
 // which batches keep each token's bits.
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
@@ -73,6 +74,30 @@ inline bool batch_has_own_order(TypeId type, const std::string& isa, int64_t n_t
                             (is_k_quant(type) && (isa == "avx512" || isa == "avx2")) ||
                             (is_rows_in_lanes_legacy(type) && isa == "avx2");
     return own_kernel && n_tokens > 8;
+}
+
+// One token's activations as the integer kernels quantize them: per block of `block` elements
+// d = max|x| / 127 and q = x * (1 / d) rounded to nearest even, with the sum of each block's q.
+struct QuantizedToken {
+    std::vector<float> d;
+    std::vector<int> q, sum;
+};
+
+inline QuantizedToken quantize_token(const float* x, int64_t cols, int64_t block) {
+    QuantizedToken a;
+    for (int64_t b = 0; b < cols / block; ++b) {
+        float amax = 0.0f;
+        for (int64_t i = 0; i < block; ++i) amax = std::fmax(amax, std::fabs(x[b * block + i]));
+        const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        a.d.push_back(d);
+        int sum = 0;
+        for (int64_t i = 0; i < block; ++i) {
+            a.q.push_back(int(std::nearbyint(x[b * block + i] * id)));
+            sum += a.q.back();
+        }
+        a.sum.push_back(sum);
+    }
+    return a;
 }
 
 inline std::vector<const quant::TypeInfo*> quantizable_types() {
