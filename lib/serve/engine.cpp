@@ -103,8 +103,6 @@ void Engine::run() {
             admit();
         }
         step();
-        std::lock_guard<std::mutex> lock(mutex_);
-        stats_.slots_busy = int(std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.job != nullptr; }));
     }
     for (Slot& slot : slots_)
         if (slot.job) finish(slot, FinishReason::Cancelled);
@@ -257,10 +255,12 @@ void Engine::on_logits(Slot& slot, const float* logits) {
 void Engine::finish(Slot& slot, FinishReason reason, const std::string& error) {
     if (slot.usage.prompt_ms > 0) slot.usage.generation_ms = milliseconds_since(slot.started) - slot.usage.prompt_ms;
     {
-        // Counted before the submitter can see the job finished.
+        // Counted, and the slot freed, before the submitter can see the job finished: a client
+        // that has its answer finds no slot still busy with it.
         std::lock_guard<std::mutex> lock(mutex_);
         ++stats_.requests;
         stats_.generated_tokens += uint64_t(slot.usage.completion_tokens);
+        --stats_.slots_busy;
     }
     slot.job->finish(reason, slot.usage, error);
     slot.job.reset();
