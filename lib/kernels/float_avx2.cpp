@@ -58,7 +58,7 @@ struct Fused {
 // so a single row (the 1-2 KiB rows generation reads one at a time) streamed at half the speed
 // of AVX-512's 16-lane chain.
 template <typename W>
-using FloatKernel = FloatTiles<Batch, W, 4>;
+using FloatKernel = FloatTiles<Batch, W, 4, Fused>;
 
 template <typename W>
 void gemm(const GemmArgs& g) {

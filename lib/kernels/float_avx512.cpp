@@ -61,7 +61,7 @@ struct Fused {
 
 
 template <typename W>
-struct FloatKernel : FloatTiles<Batch, W, 1> {
+struct FloatKernel : FloatTiles<Batch, W, 1, Fused> {
     // One token against sixteen short rows (attention's keys: 64-128 columns), whose sums
     // hadd16 takes at once into sixteen consecutive outputs: the same chains and sums as run.
     static void sixteen_rows(const GemmArgs& g, int64_t r0) {

@@ -20,7 +20,9 @@ namespace dilmodeli::kernels::detail {
 namespace {
 
 // W: the weight type's loader (kBytes per element; load(p) widens Batch::size elements).
-template <typename Batch, typename W, int kChains>
+// Fused::apply(a, b, c): the ISA file's fused multiply-add (an explicit instruction: xsimd's
+// may be left to the compiler to contract, which differs between builds).
+template <typename Batch, typename W, int kChains, typename Fused>
 struct FloatTiles {
     static_assert(kChains == 1 || kChains == 2 || kChains == 4, "1, 2 or 4 chains");
     static constexpr int64_t kLanes = int64_t(Batch::size);
@@ -49,7 +51,7 @@ struct FloatTiles {
                 }
                 for (int t = 0; t < T; ++t) {
                     const Batch xv = Batch::load_unaligned(x[t] + col);
-                    for (int r = 0; r < R; ++r) acc[c][r][t] = xsimd::fma(wv[r], xv, acc[c][r][t]);
+                    for (int r = 0; r < R; ++r) acc[c][r][t] = Fused::apply(wv[r], xv, acc[c][r][t]);
                 }
             }
         }
@@ -58,7 +60,7 @@ struct FloatTiles {
             for (int r = 0; r < R; ++r) wv[r] = W::load(w[r] + i * W::kBytes);
             for (int t = 0; t < T; ++t) {
                 const Batch xv = Batch::load_unaligned(x[t] + i);
-                for (int r = 0; r < R; ++r) acc[0][r][t] = xsimd::fma(wv[r], xv, acc[0][r][t]);
+                for (int r = 0; r < R; ++r) acc[0][r][t] = Fused::apply(wv[r], xv, acc[0][r][t]);
             }
         }
         if (i < g.n) {
@@ -74,7 +76,7 @@ struct FloatTiles {
             for (int t = 0; t < T; ++t) {
                 std::memcpy(xpad, x[t] + i, rest * sizeof(float));
                 const Batch xv = Batch::load_aligned(xpad);
-                for (int r = 0; r < R; ++r) acc[0][r][t] = xsimd::fma(wv[r], xv, acc[0][r][t]);
+                for (int r = 0; r < R; ++r) acc[0][r][t] = Fused::apply(wv[r], xv, acc[0][r][t]);
             }
         }
         for (int r = 0; r < R; ++r)
