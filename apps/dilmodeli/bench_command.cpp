@@ -43,7 +43,7 @@ void add_bench_command(CLI::App& root, Action& action) {
             for (int p : o->parallel)
                 if (p < 1 || p > 256) throw usage_error("--parallel values must be between 1 and 256");
             o->bench.kv_type = model::parse_kv_cache_type(o->kv_type);
-            auto model = runtime::load_model(o->model, o->residency.residency());
+            auto model = runtime::load_model_to_run(o->model, o->residency.residency());
             nlohmann::json runs = nlohmann::json::array();
             for (int t : o->threads)
             for (int p : o->parallel) {

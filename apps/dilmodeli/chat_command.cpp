@@ -55,7 +55,7 @@ void add_chat_command(CLI::App& root, Action& action) {
             o->engine.kv_type = model::parse_kv_cache_type(o->kv_type);
             o->chat.interactive = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
 
-            auto model = runtime::load_model(o->model, o->residency.residency());
+            auto model = runtime::load_model_to_run(o->model, o->residency.residency());
             auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
             std::string why_none;
             auto chat_template = serve::resolve_chat_template(model->file(), o->chat_template, why_none);

@@ -77,7 +77,7 @@ void embed(const EmbedOptions& o) {
     const bool pooling_flag = !o.pooling.empty();
     runtime::Pooling pooling = pooling_flag ? runtime::parse_pooling(o.pooling) : runtime::Pooling::None;
 
-    auto model = runtime::load_model(o.model, o.residency.residency());
+    auto model = runtime::load_model_to_run(o.model, o.residency.residency());
     if (!pooling_flag) pooling = runtime::model_pooling(*model);
     auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
     model::SessionOptions session_options;

@@ -45,7 +45,7 @@ void add_eval_command(CLI::App& root, Action& action) {
             if (o->ctx < 4) throw usage_error("--ctx " + std::to_string(o->ctx) + " is too small (at least 4)");
             if (o->chunks < 0) throw usage_error("--chunks must not be negative");
             if (o->threads < 0) throw usage_error("--threads must be positive");
-            auto model = runtime::load_model(o->model, o->residency.residency());
+            auto model = runtime::load_model_to_run(o->model, o->residency.residency());
             moe::use_router(*model, o->router);
             auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
             MappedFile text(o->text_file);

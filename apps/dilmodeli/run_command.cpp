@@ -61,7 +61,7 @@ void add_run_command(CLI::App& root, Action& action) {
             o->session.kv_type = model::parse_kv_cache_type(o->kv_type);
 
             auto load_start = std::chrono::steady_clock::now();
-            auto model = runtime::load_model(o->model, o->residency.residency());
+            auto model = runtime::load_model_to_run(o->model, o->residency.residency());
             moe::use_router(*model, o->router);
             auto tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
             model::Session session(*model, o->session);

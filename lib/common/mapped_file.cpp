@@ -185,7 +185,8 @@ void MappedFile::copy_into_memory(const std::vector<ByteRange>& left_out) {
     tbb::parallel_for(size_t(0), chunks.size(), [&](size_t i) {
         pread_all(fd_, chunks[i].offset, size_t(chunks[i].size), data + chunks[i].offset, path_);
     });
-    ::mprotect(data, copy.size(), PROT_READ);
+    // The copy stays writable (rewrite edits it in place): changing the protection of a part of
+    // it would split its huge pages. Only the pages left out lose access.
     uint64_t end_of_previous = 0;
     for (const ByteRange& p : pieces) {
         if (p.offset > end_of_previous) ::mprotect(data + end_of_previous, p.offset - end_of_previous, PROT_NONE);
@@ -195,6 +196,34 @@ void MappedFile::copy_into_memory(const std::vector<ByteRange>& left_out) {
     mapping_ = nullptr;
     copy_ = std::move(copy);
     data_ = data;
+}
+
+void MappedFile::rewrite(const std::vector<ByteRange>& ranges, const std::function<void(uint8_t* bytes)>& edit) {
+    if (mapping_ == nullptr && !is_copy()) throw usage_error(path_ + ": bytes viewed in memory cannot be rewritten");
+    for (const ByteRange& r : ranges)
+        if (r.offset > size_ || r.size > size_ - r.offset)
+            throw usage_error(path_ + ": rewrite of bytes past the end of the file");
+    auto* bytes = const_cast<uint8_t*>(data_);
+    if (is_copy()) {  // writable already
+        edit(bytes);
+        return;
+    }
+    auto protect = [&](int protection) {
+        for (const ByteRange& r : ranges) {
+            if (r.size == 0) continue;
+            const uint64_t begin = r.offset / kPage * kPage, end = (r.offset + r.size + kPage - 1) / kPage * kPage;
+            if (::mprotect(bytes + begin, size_t(std::min<uint64_t>(end, size_) - begin), protection) != 0)
+                throw io_error(path_, std::string("cannot change the protection of its memory: ") + std::strerror(errno));
+        }
+    };
+    protect(PROT_READ | PROT_WRITE);
+    try {
+        edit(bytes);
+    } catch (...) {
+        protect(PROT_READ);
+        throw;
+    }
+    protect(PROT_READ);
 }
 
 std::unique_ptr<MappedFile> MappedFile::view(const uint8_t* data, size_t size, const std::string& name) {

@@ -4,6 +4,7 @@
 // process (rows picked at random from a large table, where fault-around would map 64 KiB a row).
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,13 @@ public:
     // Throws Error(Io) if the file cannot be read; the mapping then stays as it was.
     void copy_into_memory(const std::vector<ByteRange>& left_out = {});
     bool is_copy() const { return copy_.data() != nullptr; }
+    // Lets edit(bytes) rewrite the bytes of `ranges` in memory, bytes being the start of the file.
+    // A copy is writable; a mapping is made writable there (and in the rest of their pages), and
+    // read-only again afterwards. The file is never written: its mapping is private, so a written
+    // page becomes the process's own in place of the page cache's (memory stays one copy of the
+    // file), though in 4 KiB pages. Error(Usage) for views, Error(Io) if the protection cannot
+    // change.
+    void rewrite(const std::vector<ByteRange>& ranges, const std::function<void(uint8_t* bytes)>& edit);
     // A view of bytes already in memory, named `name` in messages (for fuzzing and tests).
     // The bytes must outlive the object.
     static std::unique_ptr<MappedFile> view(const uint8_t* data, size_t size, const std::string& name);

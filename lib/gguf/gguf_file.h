@@ -77,6 +77,16 @@ public:
     void copy_into_memory(const std::vector<std::string>& left_out = {});
     bool is_copy() const { return file_->is_copy(); }
 
+    // Lets edit(bytes) rewrite the bytes of the given spans of tensor data in memory (see
+    // MappedFile::rewrite); `bytes` is where the file starts, so a span starting at p is at
+    // bytes + (p - first byte of the file). The file on disk never changes.
+    struct Span {
+        const uint8_t* at;
+        size_t n;
+    };
+    void rewrite(const std::vector<Span>& spans, const std::function<void(uint8_t* bytes)>& edit);
+    const uint8_t* bytes() const { return file_->data(); }
+
     // Copies n bytes of the file, starting where `at` (a pointer into the mapping, e.g. a tensor
     // row) points, with a read instead of through the mapping: for scattered small reads, such as
     // embedding rows, that should not bring their neighbourhood into the process's memory.

@@ -46,8 +46,12 @@ bool cpu_has_avx512() {
 #endif
 
 void fill_missing(IsaTable& table, const IsaTable& fallback) {
-    for (int i = 0; i < kTypeSlots; ++i)
+    for (int i = 0; i < kTypeSlots; ++i) {
         if (!table.types[i].gemm) table.types[i] = fallback.types[i];
+        // Interleaved kernels without the preference: a matrix interleaved under one instruction
+        // set stays computable when force_isa picks another.
+        if (!table.interleaved[i].gemm) table.interleaved[i] = fallback.interleaved[i];
+    }
 }
 
 Registry build_registry() {
@@ -56,6 +60,7 @@ Registry build_registry() {
     register_scalar_float(r.scalar);
     register_scalar_legacy(r.scalar);
     register_scalar_kquants(r.scalar);
+    register_scalar_interleaved(r.scalar);
 #if defined(__x86_64__) || defined(_M_X64)
     if (cpu_has_avx512()) {
         r.avx512.name = "avx512";
@@ -68,6 +73,7 @@ Registry build_registry() {
         register_avx2_float(avx2);
         register_avx2_legacy(avx2);
         register_avx2_kquants(avx2);
+        register_avx2_interleaved(avx2);
         fill_missing(r.avx512, avx2);
         fill_missing(r.avx512, r.scalar);
         r.available.push_back(&r.avx512);
@@ -79,6 +85,7 @@ Registry build_registry() {
         register_avx2_kquants(r.avx2);
         register_avx2_legacy_packed(r.avx2);
         register_avx2_kquants_packed(r.avx2);
+        register_avx2_interleaved(r.avx2);
         fill_missing(r.avx2, r.scalar);
         r.available.push_back(&r.avx2);
     }

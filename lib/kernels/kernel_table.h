@@ -7,6 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 
+namespace dilmodeli::kernels {
+struct WeightMatrix;
+}
+
 namespace dilmodeli::kernels::detail {
 
 // One tile of output: y[t * ldy + r] = dot(weight row r, activation row t) for r < nr, t < nt.
@@ -86,6 +90,9 @@ struct TypeKernel {
     // With pack_rows: bytes per packed row, and how many rows pack together.
     PackedRowBytesFn packed_row_bytes = nullptr;
     int64_t packed_row_group = 1;
+    // Only in IsaTable::interleaved: gemm reads whole groups of kInterleaveRows rows stored
+    // interleaved (interleaved_layout.cpp), this the rows after the last group, as stored.
+    GemmFn gemm_tail_rows = nullptr;
 };
 
 constexpr int kTypeSlots = 40;  // > every quant::TypeId value
@@ -102,6 +109,10 @@ using FloatToHalfFn = void (*)(const float* x, uint16_t* out, int64_t n);
 struct IsaTable {
     const char* name = "";
     TypeKernel types[kTypeSlots];
+    // Kernels of matrices whose rows were interleaved at load (WeightMatrix::interleaved), and
+    // whether this instruction set reads a type faster that way (then the loader interleaves).
+    TypeKernel interleaved[kTypeSlots];
+    bool prefers_interleaved[kTypeSlots] = {};
     SiluMultiplyFn silu_multiply = nullptr;  // null: the scalar one
     SoftmaxFn softmax = nullptr;             // null: the scalar one
     RoundToHalfFn round_to_half = nullptr;   // null: the scalar one
@@ -159,6 +170,8 @@ void register_avx512_legacy(IsaTable& table);
 void register_avx512_kquants(IsaTable& table);
 void register_avx512_kquants_packed(IsaTable& table);  // after register_avx512_kquants
 void register_neon(IsaTable& table);
+void register_scalar_interleaved(IsaTable& table);  // the reference; after register_scalar_legacy
+void register_avx2_interleaved(IsaTable& table);    // after register_avx2_legacy
 
 // The scalar activations (activation.cpp), the fallbacks of every table.
 void silu_multiply_scalar(float* gate, const float* up, int64_t n);
@@ -175,6 +188,9 @@ void quantize_q8_block_k_scalar(const float* x, int64_t n, void* out);
 // AVX2 activation quantizers (legacy_avx2.cpp; same layouts as the scalar ones).
 void quantize_q8_block32_avx2(const float* x, int64_t n, void* out);
 void quantize_q8_block_k_avx2(const float* x, int64_t n, void* out);
+
+// Row r of w as stored in the file, whether or not w is interleaved (w.row_bytes into out).
+void stored_row(const WeightMatrix& w, int64_t r, uint8_t* out);
 
 // The active table and its name (dispatch.cpp); the scalar table is the fallback for missing
 // rows.

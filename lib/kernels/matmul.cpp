@@ -21,6 +21,7 @@ namespace dilmodeli::kernels {
 namespace {
 
 using detail::GemmArgs;
+using detail::GemmFn;
 using detail::TypeKernel;
 
 // Below this many multiply-adds a product runs on the calling thread: spawning tasks costs
@@ -57,13 +58,18 @@ private:
 // Separate buffers per use, since a product holds its activations while its tasks hold weights.
 struct ActivationBuffer : AlignedBuffer {};
 struct WeightBuffer : AlignedBuffer {};
+struct StoredRowBuffer : AlignedBuffer {};  // dequantize_row's, as its callers may hold a WeightBuffer
 
-const TypeKernel& kernel_for(quant::TypeId type) {
-    const auto id = static_cast<uint32_t>(type);
+const TypeKernel& kernel_for(const WeightMatrix& w) {
+    const auto id = static_cast<uint32_t>(w.type);
     static const TypeKernel none{};
     if (id >= uint32_t(detail::kTypeSlots)) return none;
-    return detail::active_table().types[id];
+    const detail::IsaTable& table = detail::active_table();
+    return w.interleaved ? table.interleaved[id] : table.types[id];
 }
+
+// Row tiles of interleaved matrices are whole groups; others, multiples of the kernels' four.
+int64_t row_multiple(const WeightMatrix& w) { return w.interleaved ? kInterleaveRows : 4; }
 
 
 // Runs run(0) .. run(n_tasks - 1), in parallel unless the product (`work` multiply-adds) is
@@ -95,14 +101,16 @@ Tiling tiling_of(const WeightMatrix& w, int64_t n_tokens, bool serial) {
         t.row_chunk = std::max<int64_t>(1, w.rows);
     } else if (n_tokens <= kWholeBatch) {
         t.token_chunk = n_tokens;
-        t.row_chunk = round_up(std::max<int64_t>(1, int64_t(kChunkBytes / std::max<size_t>(w.row_bytes, 1))), 4);
+        const int64_t m = row_multiple(w);
+        t.row_chunk = round_up(std::max<int64_t>(1, int64_t(kChunkBytes / std::max<size_t>(w.row_bytes, 1))), m);
         // Enough tasks to balance two to eight threads.
-        t.row_chunk = std::min(t.row_chunk, std::max<int64_t>(4, round_up((w.rows + 31) / 32, 4)));
+        t.row_chunk = std::min(t.row_chunk, std::max<int64_t>(m, round_up((w.rows + 31) / 32, m)));
     } else {
+        const int64_t m = row_multiple(w);
         t.token_chunk = kTokenChunk;
         // A task re-reads its rows once per tile of tokens: keep them within L2.
-        const int64_t fit = int64_t(kBatchChunkBytes / std::max<size_t>(w.row_bytes, 1)) / 4 * 4;
-        t.row_chunk = std::clamp<int64_t>(fit, 4, kBatchRowChunk);
+        const int64_t fit = int64_t(kBatchChunkBytes / std::max<size_t>(w.row_bytes, 1)) / m * m;
+        t.row_chunk = std::clamp<int64_t>(fit, m, std::max(kBatchRowChunk, m));
     }
     t.n_row_chunks = (w.rows + t.row_chunk - 1) / t.row_chunk;
     t.n_token_chunks = (n_tokens + t.token_chunk - 1) / t.token_chunk;
@@ -150,10 +158,19 @@ KernelInput kernel_input(const TypeKernel& k, const float* x, int64_t n_tokens, 
 }
 
 // Rows [r0, r1) x tokens [t0, t1) of y = x w^T, by the type's kernel.
+// An interleaved matrix's tiles start on a group (row_multiple); its rows after the last group
+// go to the kernel of stored rows.
 void gemm_tile(const TypeKernel& k, const WeightMatrix& w, const KernelInput& in, float* y, int64_t r0, int64_t r1,
                int64_t t0, int64_t t1) {
-    k.gemm({w.row(r0), w.row_bytes, r1 - r0, in.act + size_t(t0) * in.stride, in.stride, t1 - t0, w.cols,
-            y + t0 * w.rows + r0, w.rows});
+    auto run = [&](GemmFn gemm, int64_t first, int64_t end) {
+        if (first < end)
+            gemm({w.row(first), w.row_bytes, end - first, in.act + size_t(t0) * in.stride, in.stride, t1 - t0, w.cols,
+                  y + t0 * w.rows + first, w.rows});
+    };
+    if (!w.interleaved) return run(k.gemm, r0, r1);
+    const int64_t groups_end = w.rows / kInterleaveRows * kInterleaveRows;
+    run(k.gemm, r0, std::min(r1, groups_end));
+    run(k.gemm_tail_rows, std::max(r0, groups_end), r1);
 }
 
 // One product's share of a parallel loop: task i computes a fixed block of its output, from
@@ -244,7 +261,7 @@ void run_products(const Product* products, int64_t count, const float* x, int64_
     size_t bytes = 0;
     bool outer = false;
     for (int64_t i = 0; i < count; ++i) {
-        const TypeKernel& ki = kernel_for(products[i].w.type);
+        const TypeKernel& ki = kernel_for(products[i].w);
         if (takes_outer_products(ki, n_tokens)) {
             outer = true;
             continue;
@@ -274,7 +291,7 @@ void run_products(const Product* products, int64_t count, const float* x, int64_
     std::vector<int64_t> tasks_before{0};  // task j belongs to the last part whose first task is <= j
     for (int64_t i = 0; i < count; ++i) {
         const Product& p = products[i];
-        const TypeKernel& k = kernel_for(p.w.type);
+        const TypeKernel& k = kernel_for(p.w);
         if (takes_outer_products(k, n_tokens)) {
             parts.push_back(outer_batch_tasks(p.w, k, xt, xt_stride, n_tokens, p.y));
         } else {
@@ -298,7 +315,7 @@ void matmul_dequantized(const WeightMatrix& w, const float* x, int64_t n_tokens,
     const quant::TypeInfo& info = quant::type_info(w.type);
     if (!info.dequantize_row)
         throw usage_error(std::string("matmul: type ") + info.name + " cannot be computed with");
-    const detail::GemmFn f32 = kernel_for(quant::TypeId::F32).gemm;
+    const detail::GemmFn f32 = detail::active_table().types[int(quant::TypeId::F32)].gemm;
     for_each_tile(w, n_tokens, [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
         ThreadScratch<WeightBuffer> row;
         auto* buf = reinterpret_cast<float*>(row->reserve(size_t(w.cols) * sizeof(float)));
@@ -328,7 +345,7 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
         std::fill(y, y + n_tokens * w.rows, 0.0f);
         return;
     }
-    const TypeKernel& k = kernel_for(w.type);
+    const TypeKernel& k = kernel_for(w);
     if (!k.gemm) {
         matmul_dequantized(w, x, n_tokens, y);
         return;
@@ -353,7 +370,7 @@ void matmul_many(const Product* products, int64_t count, const float* x, int64_t
     bool shared = cols > 0;
     for (int64_t i = 0; i < count && shared; ++i) {
         const WeightMatrix& w = products[i].w;
-        shared = w.cols == cols && w.rows > 0 && kernel_for(w.type).gemm;
+        shared = w.cols == cols && w.rows > 0 && kernel_for(w).gemm;
     }
     if (!shared) {
         for (int64_t i = 0; i < count; ++i) matmul(products[i].w, x, n_tokens, products[i].y);
@@ -363,7 +380,7 @@ void matmul_many(const Product* products, int64_t count, const float* x, int64_t
 }
 
 void weighted_row_sum(const WeightMatrix& w, const float* weights, int64_t n_sets, float* out) {
-    const TypeKernel& k = kernel_for(w.type);
+    const TypeKernel& k = kernel_for(w);
     if (k.weighted_row_sum) {
         k.weighted_row_sum(w.data, w.row_bytes, weights, n_sets, w.rows, w.cols, out);
         return;
@@ -386,7 +403,14 @@ void dequantize_row(const WeightMatrix& w, int64_t r, float* out) {
     }
     const quant::TypeInfo& info = quant::type_info(w.type);
     if (!info.dequantize_row) throw usage_error(std::string("dequantize_row: type ") + info.name + " cannot be read");
-    info.dequantize_row(w.row(r), out, w.cols);
+    if (!w.interleaved) {
+        info.dequantize_row(w.row(r), out, w.cols);
+        return;
+    }
+    ThreadScratch<StoredRowBuffer> scratch;
+    uint8_t* row = scratch->reserve(w.row_bytes);
+    detail::stored_row(w, r, row);
+    info.dequantize_row(row, out, w.cols);
 }
 
 void matmul_reference(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {

@@ -21,6 +21,9 @@ public:
     virtual void forward(const float* x, int64_t n_tokens, float* out, const ForwardHooks& hooks, int64_t layer) = 0;
     // Bytes of weights one token reads (for roofline estimates).
     virtual uint64_t weight_bytes_per_token() const = 0;
+    // The matrices every token multiplies by, for the loader to lay out for the kernels
+    // (kernels::interleave_rows); none where the layer reads its weights otherwise.
+    virtual std::vector<kernels::WeightMatrix*> dense_matrices() { return {}; }
 };
 
 // w_down(act(w_gate x) * w_up x): llama's SwiGLU, or Gemma's GeGLU with GELU's tanh form.
@@ -30,6 +33,7 @@ public:
                FfnActivation activation);
     void forward(const float* x, int64_t n_tokens, float* out, const ForwardHooks& hooks, int64_t layer) override;
     uint64_t weight_bytes_per_token() const override;
+    std::vector<kernels::WeightMatrix*> dense_matrices() override { return {&gate_, &up_, &down_}; }
 
 private:
     kernels::WeightMatrix gate_, up_, down_;

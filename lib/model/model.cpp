@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <tbb/parallel_for.h>
+
 #include "common/cpu_info.h"
 #include "common/error.h"
 #include "kernels/activation.h"
@@ -105,7 +107,34 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
         f.get_int_or(c.architecture + ".rope.scaling.original_context_length", c.context_length);
     m->layers_.reserve(size_t(c.n_layers));
     for (int64_t l = 0; l < c.n_layers; ++l) m->layers_.push_back(load_layer(f, c, l, options.expert_layers, m->converted_vectors_));
+    if (options.interleave) m->interleave_matrices();
     return m;
+}
+
+void Model::interleave_matrices() {
+    // Views of one fused tensor (attn_qkv, ffn_up with the gate) are disjoint rows, each
+    // interleaved on its own. A tied output head is the embedding table, read a row at a time.
+    std::vector<kernels::WeightMatrix*> matrices;
+    for (Layer& L : layers_) {
+        for (kernels::WeightMatrix* w : {&L.wq, &L.wk, &L.wv, &L.wo}) matrices.push_back(w);
+        for (kernels::WeightMatrix* w : L.ffn->dense_matrices()) matrices.push_back(w);
+    }
+    if (output_.data != token_embd_.data) matrices.push_back(&output_);
+    std::vector<kernels::WeightMatrix*> chosen;
+    std::vector<gguf::GgufFile::Span> spans;
+    for (kernels::WeightMatrix* w : matrices) {
+        if (!kernels::prefers_interleaved(*w)) continue;
+        chosen.push_back(w);
+        spans.push_back({w->data, size_t(w->rows) * w->row_bytes});
+    }
+    if (chosen.empty()) return;
+    const uint8_t* start = file_->bytes();
+    file_->rewrite(spans, [&](uint8_t* bytes) {
+        tbb::parallel_for(size_t(0), chosen.size(), [&](size_t i) {
+            kernels::WeightMatrix& w = *chosen[i];
+            kernels::interleave_rows(w, bytes + (w.data - start));
+        });
+    });
 }
 
 void Model::embed(int32_t token, float* out, std::vector<uint8_t>& row) const {

@@ -43,6 +43,10 @@ struct Layer {
 struct LoadOptions {
     Residency residency = Residency::Mapped;
     ExpertLayerLoader expert_layers;  // for MoE files (runtime::load_model supplies moe's)
+    // Lay out the matrices of the blocks (and an untied output head) for the active instruction
+    // set where it prefers (kernels::interleave_rows), in place in memory. Only for running the
+    // model: the file's tensor bytes in memory then differ from the file's.
+    bool interleave = false;
 };
 
 class Model {
@@ -66,6 +70,8 @@ private:
     Model() = default;
     // Dequantizes token's embedding row into out (n_embd floats); `row` is the caller's scratch.
     void embed(int32_t token, float* out, std::vector<uint8_t>& row) const;
+    // LoadOptions::interleave's work.
+    void interleave_matrices();
 
     std::unique_ptr<gguf::GgufFile> file_;
     ModelConfig config_;

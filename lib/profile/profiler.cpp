@@ -204,7 +204,7 @@ ProfileReport run_profile(const ProfileOptions& o) {
     o.validate();
     const auto start = Clock::now();
     PerfCounters counters;  // first, so the worker threads created later are counted
-    auto model = runtime::load_model(o.model_path, o.residency);
+    auto model = runtime::load_model_to_run(o.model_path, o.residency);
     const model::ModelConfig& c = model->config();
 
     ProfileReport r;

@@ -69,7 +69,7 @@ void run_server(const ServeConfig& config, const OnListening& on_listening) {
     std::thread listener([&] { server.serve(); });
 
     try {
-        model = runtime::load_model(config.model_path, config.residency);
+        model = runtime::load_model_to_run(config.model_path, config.residency);
         tokenizer = tokenizer::Tokenizer::from_gguf(model->file());
         ServedModel served;
         served.chat_template = resolve_chat_template(model->file(), config.chat_template, served.chat_template_error);

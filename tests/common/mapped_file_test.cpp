@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <string>
@@ -71,8 +72,9 @@ TEST_CASE("a copy in memory holds the file's bytes, without the pages left out",
     CHECK(std::memcmp(file.data() + 16384, bytes.data() + 16384, bytes.size() - 16384) == 0);
     CHECK(permissions_at(file.data() + 8192) == "---p");
     CHECK(permissions_at(file.data() + 16383) == "---p");
-    CHECK(permissions_at(file.data() + 8191).substr(0, 2) == "r-");
-    CHECK(permissions_at(file.data() + 16384).substr(0, 2) == "r-");
+    // The rest stays writable for MappedFile::rewrite (protecting it would split huge pages).
+    CHECK(permissions_at(file.data() + 8191).substr(0, 2) == "rw");
+    CHECK(permissions_at(file.data() + 16384).substr(0, 2) == "rw");
     std::vector<uint8_t> left_out(8192);
     file.read(8192, left_out.size(), left_out.data());
     CHECK(std::memcmp(left_out.data(), bytes.data() + 8192, left_out.size()) == 0);
@@ -81,6 +83,30 @@ TEST_CASE("a copy in memory holds the file's bytes, without the pages left out",
     MappedFile whole(path, Residency::Copied);
     REQUIRE(whole.is_copy());
     CHECK(std::memcmp(whole.data(), bytes.data(), bytes.size()) == 0);
+}
+
+TEST_CASE("rewrite changes bytes in memory, never the file, and refuses views", "[common]") {
+    const std::string path = temp_dir("mapped-file") + "/rewrite.bin";
+    const std::string bytes(3 * 4096, 'a');
+    std::ofstream(path, std::ios::binary) << bytes;
+    for (Residency residency : {Residency::Mapped, Residency::Copied}) {
+        MappedFile file(path, residency);
+        file.rewrite({{4000, 200}}, [](uint8_t* at) { std::memset(at + 4000, 'b', 200); });
+        CHECK(file.data()[3999] == 'a');
+        CHECK(file.data()[4000] == 'b');
+        CHECK(file.data()[4199] == 'b');
+        CHECK(file.data()[4200] == 'a');
+        // A mapping is read-only again afterwards.
+        if (residency == Residency::Mapped) CHECK(permissions_at(file.data() + 4000).substr(0, 2) == "r-");
+        std::vector<uint8_t> on_disk(200);
+        file.read(4000, on_disk.size(), on_disk.data());
+        CHECK(std::string(on_disk.begin(), on_disk.end()) == std::string(200, 'a'));
+        CHECK_THROWS_WITH(file.rewrite({{4096, 3 * 4096}}, [](uint8_t*) {}), Catch::Contains("past the end"));
+    }
+    std::ifstream in(path, std::ios::binary);
+    CHECK(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()) == bytes);
+    const auto view = MappedFile::view(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "bytes");
+    CHECK_THROWS_WITH(view->rewrite({{0, 1}}, [](uint8_t*) {}), Catch::Contains("cannot be rewritten"));
 }
 
 namespace {

@@ -3,10 +3,15 @@
 // within 1% (0.1% for F32/F16) with llama-perplexity's chunking.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <tuple>
 
+#include "kernels/matmul.h"
 #include "runtime/generation.h"
 #include "model/golden_support.h"
 #include "model/model.h"
@@ -24,9 +29,9 @@ struct Loaded {
     std::unique_ptr<tokenizer::Tokenizer> tokenizer;
 };
 
-Loaded load(const std::string& relative) {
+Loaded load(const std::string& relative, const model::LoadOptions& options = {}) {
     Loaded l;
-    l.model = model::Model::load(shared_path(relative));
+    l.model = model::Model::load(shared_path(relative), options);
     l.tokenizer = tokenizer::Tokenizer::from_gguf(l.model->file());
     return l;
 }
@@ -62,9 +67,8 @@ std::pair<int, int> teacher_forced_agreement(Loaded& l, const GreedyCase& g) {
     return {agree, total};
 }
 
-double perplexity_of(const std::string& model_file, const std::string& text_file, int64_t chunks,
+double perplexity_of(Loaded& l, const std::string& text_file, int64_t chunks,
                      model::KvCacheType kv_type = model::KvCacheType::F32) {
-    Loaded l = load(model_file);
     const std::string text = read_text_file(shared_path(text_file));
     const auto tokens = l.tokenizer->encode(text, true);
     model::SessionOptions so;
@@ -79,6 +83,17 @@ double perplexity_of(const std::string& model_file, const std::string& text_file
     auto r = runtime::perplexity(session, tokens, po);
     CHECK(r.scored_tokens == r.chunks * 127);
     return r.perplexity;
+}
+
+double perplexity_of(const std::string& model_file, const std::string& text_file, int64_t chunks,
+                     model::KvCacheType kv_type = model::KvCacheType::F32) {
+    Loaded l = load(model_file);
+    return perplexity_of(l, text_file, chunks, kv_type);
+}
+
+std::string file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 }  // namespace
@@ -197,4 +212,39 @@ TEST_CASE("an F16 KV cache, as llama.cpp stores it, keeps perplexity within 0.1%
     INFO("f16 cache " << ppl << ", f32 cache " << reference);
     CHECK(ppl != reference);  // the cache type really changed the arithmetic
     CHECK(std::abs(ppl / reference - 1.0) <= 0.001);
+}
+
+TEST_CASE("weights interleaved in memory for AVX2 keep llama-perplexity's figures and leave the file as it was",
+          "[model][golden][perplexity][interleaved]") {
+    const auto isas = kernels::available_isas();
+    if (std::find(isas.begin(), isas.end(), "avx2") == isas.end()) {
+        WARN("this CPU has no AVX2, whose kernels prefer interleaved rows");
+        return;
+    }
+    struct Restore {
+        std::string isa = kernels::active_isa();
+        ~Restore() { kernels::force_isa(isa); }
+    } restore;
+    kernels::force_isa("avx2");
+    const char* heldout = "data/tinystories/heldout.txt";
+    for (auto [file, reference] : {std::pair<const char*, double>{"models/tinystories-5M/tinystories-5M-Q8_0.gguf", 7.5360},
+                                   std::pair<const char*, double>{"models/tinystories-5M/tinystories-5M-Q4_0.gguf", 7.5792}}) {
+        if (!have_shared(file) || !have_shared(heldout)) return;
+        const std::string on_disk = file_bytes(shared_path(file));
+        for (Residency residency : {Residency::Mapped, Residency::Copied}) {
+            model::LoadOptions options;
+            options.residency = residency;
+            options.interleave = true;
+            Loaded l = load(file, options);
+            // The layers' matrices were rewritten in memory: attn_q's bytes are not the file's.
+            const gguf::TensorInfo& q = l.model->file().require_tensor("blk.0.attn_q.weight");
+            const size_t at = size_t(q.data - l.model->file().bytes());
+            INFO(file << (residency == Residency::Mapped ? " mapped" : " copied"));
+            CHECK(std::memcmp(q.data, on_disk.data() + at, q.n_bytes) != 0);
+            const double ppl = perplexity_of(l, heldout, 40);
+            INFO("ours " << ppl << ", llama.cpp " << reference);
+            CHECK(std::abs(ppl / reference - 1.0) <= 0.01);
+        }
+        CHECK(file_bytes(shared_path(file)) == on_disk);
+    }
 }
