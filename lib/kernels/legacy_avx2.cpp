@@ -10,6 +10,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/legacy_avx2_local.h"
 #include "kernels/sums_avx2_local.h"
 #include "kernels/tu_local.h"
 #include "quant/block_layouts.h"
@@ -88,29 +89,6 @@ void quantize_q8_block_k_avx2(const float* x, int64_t n, void* out) {
 
 namespace {
 
-using quant::BlockIQ4_NL;
-using quant::BlockQ4_0;
-using quant::BlockQ4_1;
-using quant::BlockQ5_0;
-using quant::BlockQ5_1;
-using quant::BlockQ8_0;
-
-// The 16 bytes of nibbles as 32 bytes: low nibbles (elements 0..15), then high (16..31).
-__m256i unpack_nibbles(const uint8_t* qs) {
-    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-    const __m256i both = _mm256_setr_m128i(raw, _mm_srli_epi16(raw, 4));
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
-}
-
-// 0x10 in byte j where bit j of the 32-bit qh is set (the fifth bit of Q5 levels).
-__m256i fifth_bits(const uint8_t* qh) {
-    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(int32_t(load_u32(qh))),
-                                               _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
-                                                                 0x0101010101010101, 0x0000000000000000));
-    const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201));
-    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
-}
-
 // Unsigned levels (0..31) against signed activations: 8 int32 partial sums.
 __m256i dot_unsigned(__m256i levels, const int8_t* a) {
     const __m256i act = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
@@ -124,69 +102,15 @@ __m256i dot_signed(__m256i levels, const int8_t* a) {
     return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-// What a block contributes: levels . activations + offset * sum(a), scaled by d * d_a, plus
-// m * d_a * sum(a) for the types with a min.
-struct Unpacked {
-    __m256i levels;
-    float d;
-    float m;
-};
-
-struct Q4_0 {
-    using Block = BlockQ4_0;
-    static constexpr bool kSigned = false, kHasMin = false;
-    static constexpr int kOffset = -8;
-    static Unpacked unpack(const Block& b) { return {unpack_nibbles(b.qs), half_to_float(b.d), 0.0f}; }
-};
-struct Q4_1 {
-    using Block = BlockQ4_1;
-    static constexpr bool kSigned = false, kHasMin = true;
-    static constexpr int kOffset = 0;
-    static Unpacked unpack(const Block& b) { return {unpack_nibbles(b.qs), half_to_float(b.d), half_to_float(b.m)}; }
-};
-struct Q5_0 {
-    using Block = BlockQ5_0;
-    static constexpr bool kSigned = false, kHasMin = false;
-    static constexpr int kOffset = -16;
-    static Unpacked unpack(const Block& b) {
-        return {_mm256_or_si256(unpack_nibbles(b.qs), fifth_bits(b.qh)), half_to_float(b.d), 0.0f};
-    }
-};
-struct Q5_1 {
-    using Block = BlockQ5_1;
-    static constexpr bool kSigned = false, kHasMin = true;
-    static constexpr int kOffset = 0;
-    static Unpacked unpack(const Block& b) {
-        return {_mm256_or_si256(unpack_nibbles(b.qs), fifth_bits(b.qh)), half_to_float(b.d), half_to_float(b.m)};
-    }
-};
-struct Q8_0 {
-    using Block = BlockQ8_0;
-    static constexpr bool kSigned = true, kHasMin = false;
-    static constexpr int kOffset = 0;
-    static Unpacked unpack(const Block& b) {
-        return {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), half_to_float(b.d), 0.0f};
-    }
-};
-struct IQ4_NL {
-    using Block = BlockIQ4_NL;
-    static constexpr bool kSigned = true, kHasMin = false;
-    static constexpr int kOffset = 0;
-    static Unpacked unpack(const Block& b) {
-        const __m256i lut = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(quant::kIq4nlValues)));
-        return {_mm256_shuffle_epi8(lut, unpack_nibbles(b.qs)), half_to_float(b.d), 0.0f};
-    }
-};
-
 template <typename W>
 struct BlockKernel {
     template <int R, int T>
     static void run(const GemmArgs& g, int64_t r0, int64_t t0) {
         const size_t prefetch = prefetch_offset(g.w_stride, R);
         const int64_t nb = g.n / 32;
-        const typename W::Block* w[R];
+        const uint8_t* w[R];
         const Q8Block32* a[T];
-        for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const typename W::Block*>(g.w + size_t(r0 + r) * g.w_stride);
+        for (int r = 0; r < R; ++r) w[r] = g.w + size_t(r0 + r) * g.w_stride;
         for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const Q8Block32*>(g.act + size_t(t0 + t) * g.act_stride);
         Batch acc[R][T];
         float min_acc[R][T];
@@ -196,10 +120,11 @@ struct BlockKernel {
                 min_acc[r][t] = 0.0f;
             }
         for (int64_t b = 0; b < nb; ++b) {
-            Unpacked u[R];
+            Levels u[R];
             for (int r = 0; r < R; ++r) {
-                _mm_prefetch(reinterpret_cast<const char*>(&w[r][b]) + prefetch, _MM_HINT_T0);
-                u[r] = W::unpack(w[r][b]);
+                const uint8_t* block = w[r] + size_t(b) * sizeof(typename W::Block);
+                _mm_prefetch(reinterpret_cast<const char*>(block) + prefetch, _MM_HINT_T0);
+                u[r] = W::unpack(block);
             }
             for (int t = 0; t < T; ++t) {
                 const Q8Block32& ab = a[t][b];

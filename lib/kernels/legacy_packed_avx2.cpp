@@ -20,6 +20,7 @@
 #include <immintrin.h>
 
 #include "kernels/lanes_avx2_local.h"
+#include "kernels/legacy_avx2_local.h"
 #include "kernels/packed_gemm_local.h"
 #include "kernels/tu_local.h"
 #include "quant/block_layouts.h"
@@ -46,86 +47,14 @@ struct alignas(32) PackedBlock<false> {
 static_assert(sizeof(PackedBlock<false>) % kGroupRows == 0 && sizeof(PackedBlock<true>) % kGroupRows == 0,
               "whole bytes per row");
 
-// The 16 bytes of nibbles as 32 levels in element order: low nibbles (0..15), then high.
-inline __m256i unpack_nibbles(const uint8_t* qs) {
-    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-    return _mm256_and_si256(_mm256_setr_m128i(raw, _mm_srli_epi16(raw, 4)), _mm256_set1_epi8(0x0f));
+// How many vpmaddubsw sums of unsigned levels fit in 16 bits (a pair of products is at most
+// 2 * max level * 127), at most the block's eight quads; signed levels take one each.
+template <typename W>
+constexpr int quads_per_16() {
+    if constexpr (W::kSigned) return 1;
+    const int fit = 32767 / (2 * W::kMaxLevel * 127);
+    return fit < 8 ? fit : 8;
 }
-
-// 16 in byte j where bit j of the 32-bit qh is set (the fifth bit of the Q5 levels).
-inline __m256i fifth_bits(const uint8_t* qh) {
-    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(int32_t(load_u32(qh))),
-                                               _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
-                                                                 0x0101010101010101, 0x0000000000000000));
-    const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201));
-    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
-}
-
-// A block in integers: its 32 levels, its scale and (Q4_1, Q5_1) its min.
-struct Levels {
-    __m256i levels;
-    float d, m;
-};
-
-// The types. kSigned: levels are signed bytes (products by the sign trick); kOffset: what the
-// stored unsigned levels are offset by; kQuadsPer16: how many vpmaddubsw sums fit in 16 bits
-// (a pair of products is at most 2 * max level * 127).
-struct Q4_0 {
-    static constexpr bool kSigned = false, kHasMin = false;
-    static constexpr int kOffset = -8, kQuadsPer16 = 8;  // 8 * 2 * 15 * 127 = 30480
-    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ4_0);
-    static Levels unpack(const uint8_t* p) {
-        const auto& b = *reinterpret_cast<const quant::BlockQ4_0*>(p);
-        return {unpack_nibbles(b.qs), half_to_float(b.d), 0.0f};
-    }
-};
-struct Q4_1 {
-    static constexpr bool kSigned = false, kHasMin = true;
-    static constexpr int kOffset = 0, kQuadsPer16 = 8;
-    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ4_1);
-    static Levels unpack(const uint8_t* p) {
-        const auto& b = *reinterpret_cast<const quant::BlockQ4_1*>(p);
-        return {unpack_nibbles(b.qs), half_to_float(b.d), half_to_float(b.m)};
-    }
-};
-struct Q5_0 {
-    static constexpr bool kSigned = false, kHasMin = false;
-    static constexpr int kOffset = -16, kQuadsPer16 = 4;  // 4 * 2 * 31 * 127 = 31496
-    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ5_0);
-    static Levels unpack(const uint8_t* p) {
-        const auto& b = *reinterpret_cast<const quant::BlockQ5_0*>(p);
-        return {_mm256_or_si256(unpack_nibbles(b.qs), fifth_bits(b.qh)), half_to_float(b.d), 0.0f};
-    }
-};
-struct Q5_1 {
-    static constexpr bool kSigned = false, kHasMin = true;
-    static constexpr int kOffset = 0, kQuadsPer16 = 4;
-    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ5_1);
-    static Levels unpack(const uint8_t* p) {
-        const auto& b = *reinterpret_cast<const quant::BlockQ5_1*>(p);
-        return {_mm256_or_si256(unpack_nibbles(b.qs), fifth_bits(b.qh)), half_to_float(b.d), half_to_float(b.m)};
-    }
-};
-struct Q8_0 {
-    static constexpr bool kSigned = true, kHasMin = false;
-    static constexpr int kOffset = 0, kQuadsPer16 = 1;  // 2 * 127 * 127 = 32258
-    static constexpr size_t kBlockBytes = sizeof(quant::BlockQ8_0);
-    static Levels unpack(const uint8_t* p) {
-        const auto& b = *reinterpret_cast<const quant::BlockQ8_0*>(p);
-        return {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), half_to_float(b.d), 0.0f};
-    }
-};
-struct IQ4_NL {
-    static constexpr bool kSigned = true, kHasMin = false;
-    static constexpr int kOffset = 0, kQuadsPer16 = 1;
-    static constexpr size_t kBlockBytes = sizeof(quant::BlockIQ4_NL);
-    static Levels unpack(const uint8_t* p) {
-        const auto& b = *reinterpret_cast<const quant::BlockIQ4_NL*>(p);
-        const __m256i lut =
-            _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(quant::kIq4nlValues)));
-        return {_mm256_shuffle_epi8(lut, unpack_nibbles(b.qs)), half_to_float(b.d), 0.0f};
-    }
-};
 
 template <typename W>
 size_t packed_row_bytes(int64_t cols) {
@@ -144,7 +73,7 @@ void pack_rows(const uint8_t* src, size_t src_stride, uint8_t* dst, size_t dst_s
             Block& out = group[b];
             for (int r = 0; r < kGroupRows; ++r) {
                 if (r < rows) {
-                    const Levels l = W::unpack(src + size_t(g0 + r) * src_stride + size_t(b) * W::kBlockBytes);
+                    const Levels l = W::unpack(src + size_t(g0 + r) * src_stride + size_t(b) * sizeof(typename W::Block));
                     levels[r] = l.levels;
                     out.d[r] = l.d;
                     if constexpr (W::kHasMin) out.m[r] = l.m;
@@ -184,12 +113,13 @@ void group_tile(const PackedBlock<W::kHasMin>* group, int64_t nb, const Q8Block3
                 }
             }
         } else {
+            constexpr int kQuads = quads_per_16<W>();
 #pragma GCC unroll 2
-            for (int q0 = 0; q0 < 8; q0 += W::kQuadsPer16) {
+            for (int q0 = 0; q0 < 8; q0 += kQuads) {
                 __m256i pairs[T];
                 for (int t = 0; t < T; ++t) pairs[t] = _mm256_setzero_si256();
 #pragma GCC unroll 8
-                for (int q = q0; q < q0 + W::kQuadsPer16; ++q) {
+                for (int q = q0; q < q0 + kQuads; ++q) {
                     const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(p.levels[q]));
                     for (int t = 0; t < T; ++t) {
                         pairs[t] = _mm256_add_epi16(pairs[t],
@@ -215,7 +145,7 @@ void group_tile(const PackedBlock<W::kHasMin>* group, int64_t nb, const Q8Block3
 // Tokens a tile: their sums and outputs, the weights, the ones and a broadcast in 16 registers.
 template <typename W>
 constexpr int token_tile() {
-    return W::kSigned ? 5 : W::kQuadsPer16 == 8 ? 6 : 4;
+    return W::kSigned ? 5 : quads_per_16<W>() == 8 ? 6 : 4;
 }
 
 template <typename W>
