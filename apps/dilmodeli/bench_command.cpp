@@ -84,12 +84,14 @@ void add_bench_command(CLI::App& root, Action& action) {
                                     {"kv_type", model::kv_cache_type_name(o->bench.kv_type)},
                                     {"peak_rss_mib", peak_rss},
                                     {"isa", kernels::active_isa()},
+                                    {"interleaved_matrices", model->interleaved_matrices()},
                                     {"mmap", !model->file().is_copy()},
                                     {"runs", runs}};
                 print_line(json_text(j));
             } else {
-                char line[128];
-                std::snprintf(line, sizeof line, "peak RSS %.1f MiB, kernels %s", peak_rss, kernels::active_isa().c_str());
+                char line[160];
+                std::snprintf(line, sizeof line, "peak RSS %.1f MiB, kernels %s, %lld matrices interleaved", peak_rss,
+                              kernels::active_isa().c_str(), static_cast<long long>(model->interleaved_matrices()));
                 print_line(line);
             }
         };

@@ -127,6 +127,7 @@ void Model::interleave_matrices() {
         chosen.push_back(w);
         spans.push_back({w->data, size_t(w->rows) * w->row_bytes});
     }
+    interleaved_matrices_ = int64_t(chosen.size());
     if (chosen.empty()) return;
     const uint8_t* start = file_->bytes();
     file_->rewrite(spans, [&](uint8_t* bytes) {

@@ -64,6 +64,9 @@ public:
     FeedForward& feed_forward(int64_t layer) { return *layers_.at(size_t(layer)).ffn; }
     // Weight bytes one generated token reads (every matrix once), for roofline figures.
     uint64_t weight_bytes_per_token() const;
+    // How many matrices LoadOptions::interleave laid out for the kernels (0 without it, or where
+    // the instruction set reads every type as stored).
+    int64_t interleaved_matrices() const { return interleaved_matrices_; }
 
 private:
     friend class Session;
@@ -91,6 +94,7 @@ private:
     const float* rope_long_ = nullptr;
     int64_t rope_original_context_ = 0;
     std::vector<std::vector<float>> converted_vectors_;  // norms stored in types other than F32
+    int64_t interleaved_matrices_ = 0;
 };
 
 enum class KvCacheType { F32, F16 };

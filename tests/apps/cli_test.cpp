@@ -2,6 +2,7 @@
 // the documented exit code for every kind of bad input.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -93,6 +94,32 @@ TEST_CASE("run and eval give the same tokens and perplexity mapped, copied and b
     CHECK(deep.out.find("tg4 @ d300") != std::string::npos);
     CHECK(json::parse(run_cli(bench + " -d 300").out)["n_depth"] == 300);
     CHECK(run_cli(bench + " -d -1").exit_code == 1);
+}
+
+TEST_CASE("on AVX2, run and bench lay Q4_0 weights out for the kernels, mapped or copied", "[cli][interleaved]") {
+    const std::string model = "models/tinystories-5M/tinystories-5M-Q4_0.gguf";
+    if (!have_shared(model)) return;
+    const std::string flags = std::string(std::getenv("DILMODELI_ISA") ? std::getenv("DILMODELI_ISA") : "");
+    struct Restore {
+        std::string isa;
+        ~Restore() { isa.empty() ? ::unsetenv("DILMODELI_ISA") : ::setenv("DILMODELI_ISA", isa.c_str(), 1); }
+    } restore{flags};
+    const std::string bench = "bench -m " + quoted(shared_path(model)) + " -p 8 -n 4 -r 1 --json";
+    ::setenv("DILMODELI_ISA", "avx2", 1);
+    const json probe = json::parse(run_cli(bench).out);
+    if (probe["isa"] != "avx2") {
+        WARN("this CPU has no AVX2, whose kernels prefer interleaved rows");
+        return;
+    }
+    // 6 layers x 7 matrices; the output head is Q6_K, read as stored.
+    CHECK(probe["interleaved_matrices"] == 42);
+    const std::string run = "run -m " + quoted(shared_path(model)) + " -p 'Once upon a time' -n 16 --temp 0 --json";
+    CliResult mapped = run_cli(run + " --mmap"), copied = run_cli(run + " --no-mmap");
+    REQUIRE(mapped.exit_code == 0);
+    REQUIRE(copied.exit_code == 0);
+    CHECK(json::parse(copied.out)["tokens"] == json::parse(mapped.out)["tokens"]);
+    ::setenv("DILMODELI_ISA", "scalar", 1);
+    CHECK(json::parse(run_cli(bench).out)["interleaved_matrices"] == 0);
 }
 
 TEST_CASE("eval --json reports llama-perplexity's figure", "[cli]") {
