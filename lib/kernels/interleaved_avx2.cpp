@@ -30,14 +30,11 @@ static_assert(sizeof(GroupBlock<16>) == 8 * 18 && sizeof(GroupBlock<32>) == 8 * 
 
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-// Levels of elements 4q..4q+3 of each row in register q, from nibbles (low: 0..15, high: 16..31).
-inline void unpack_nibbles(const GroupBlock<16>& b, __m256i levels[8]) {
-    const __m256i low = _mm256_set1_epi8(0x0f);
-    for (int q = 0; q < 4; ++q) {
-        const __m256i raw = load256(b.quads[q]);
-        levels[q] = _mm256_and_si256(raw, low);
-        levels[q + 4] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low);
-    }
+// The levels of elements 4q..4q+3 of each row (one per lane), from nibbles: quads 0..3 are the
+// low nibbles of stored quads 0..3 (elements 0..15), quads 4..7 their high nibbles (16..31).
+inline __m256i nibble_quad(const GroupBlock<16>& b, int q) {
+    const __m256i raw = load256(b.quads[q & 3]);
+    return _mm256_and_si256(q < 4 ? raw : _mm256_srli_epi16(raw, 4), _mm256_set1_epi8(0x0f));
 }
 
 // kSigned: levels are signed bytes, multiplied by the sign trick (|level| against the
@@ -47,29 +44,27 @@ struct Q4_0 {
     using Block = GroupBlock<16>;
     static constexpr bool kSigned = false;
     static constexpr int kOffset = -8;
-    static void levels(const Block& b, __m256i out[8]) { unpack_nibbles(b, out); }
+    static __m256i quad(const Block& b, int q) { return nibble_quad(b, q); }
 };
 struct IQ4_NL {
     using Block = GroupBlock<16>;
     static constexpr bool kSigned = true;
     static constexpr int kOffset = 0;
-    static void levels(const Block& b, __m256i out[8]) {
+    static __m256i quad(const Block& b, int q) {
         const __m256i table =
             _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(quant::kIq4nlValues)));
-        unpack_nibbles(b, out);
-        for (int q = 0; q < 8; ++q) out[q] = _mm256_shuffle_epi8(table, out[q]);
+        return _mm256_shuffle_epi8(table, nibble_quad(b, q));
     }
 };
 struct Q8_0 {
     using Block = GroupBlock<32>;
     static constexpr bool kSigned = true;
     static constexpr int kOffset = 0;
-    static void levels(const Block& b, __m256i out[8]) {
-        for (int q = 0; q < 8; ++q) out[q] = load256(b.quads[q]);
-    }
+    static __m256i quad(const Block& b, int q) { return load256(b.quads[q]); }
 };
 
-// Eight rows x T tokens: per block S (exact), then acc = fma(float(S), d * da, acc).
+// Eight rows x T tokens: per block S (exact), then acc = fma(float(S), d * da, acc). Quads
+// outside, tokens inside: a quad's levels are decoded once for the tile of tokens.
 template <typename W, int T>
 void group_tile(const typename W::Block* group, int64_t nb, const Q8Block32* const* tokens, float* y, int64_t ldy,
                 int64_t n_rows) {
@@ -78,28 +73,36 @@ void group_tile(const typename W::Block* group, int64_t nb, const Q8Block32* con
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const typename W::Block& block = group[b];
-        _mm_prefetch(reinterpret_cast<const char*>(&block) + 1024, _MM_HINT_T0);
-        __m256i levels[8];
-        W::levels(block, levels);
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block.d)));
-        for (int t = 0; t < T; ++t) {
-            const Q8Block32& a = tokens[t][b];
-            __m256i sum;
-            if constexpr (W::kSigned) {
-                sum = _mm256_setzero_si256();
-                for (int q = 0; q < 8; ++q) {
-                    const __m256i act = _mm256_sign_epi8(broadcast_quad(a.qs + 4 * q), levels[q]);
-                    const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(levels[q], levels[q]), act);
-                    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(pairs, ones));
+        __m256i sums[T];
+        if constexpr (W::kSigned) {
+            for (int t = 0; t < T; ++t) sums[t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+            for (int q = 0; q < 8; ++q) {
+                const __m256i w = W::quad(block, q), magnitude = _mm256_sign_epi8(w, w);
+                for (int t = 0; t < T; ++t) {
+                    const __m256i a = _mm256_sign_epi8(broadcast_quad(tokens[t][b].qs + 4 * q), w);
+                    sums[t] = _mm256_add_epi32(sums[t], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, a), ones));
+                    keep_in_register(sums[t]);
                 }
-            } else {
-                __m256i pairs = _mm256_maddubs_epi16(levels[0], broadcast_quad(a.qs));
-                for (int q = 1; q < 8; ++q)
-                    pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(levels[q], broadcast_quad(a.qs + 4 * q)));
-                sum = _mm256_add_epi32(_mm256_madd_epi16(pairs, ones), _mm256_set1_epi32(W::kOffset * a.sum));
             }
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, _mm256_set1_ps(a.d)), acc[t]);
+        } else {
+            __m256i pairs[T];
+            for (int t = 0; t < T; ++t) pairs[t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+            for (int q = 0; q < 8; ++q) {
+                const __m256i w = W::quad(block, q);
+                for (int t = 0; t < T; ++t) {
+                    pairs[t] = _mm256_add_epi16(pairs[t], _mm256_maddubs_epi16(w, broadcast_quad(tokens[t][b].qs + 4 * q)));
+                    keep_in_register(pairs[t]);
+                }
+            }
+            for (int t = 0; t < T; ++t)
+                sums[t] = _mm256_add_epi32(_mm256_madd_epi16(pairs[t], ones),
+                                           _mm256_set1_epi32(W::kOffset * tokens[t][b].sum));
         }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block.d)));
+        for (int t = 0; t < T; ++t)
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t]), _mm256_mul_ps(d, _mm256_set1_ps(tokens[t][b].d)), acc[t]);
     }
     store_rows8(acc, y, ldy, n_rows);
 }
@@ -108,8 +111,9 @@ template <typename W>
 struct Interleaved {
     using Group = typename W::Block;
     using Activation = Q8Block32;
-    // Eight level registers, the tokens' sums and a few temporaries within sixteen.
-    static constexpr int kGroupRows = 8, kTokenTile = 4, kBlockColumns = 32;
+    // The tokens' sums and outputs, a quad, its magnitude, a broadcast and the ones within sixteen
+    // registers.
+    static constexpr int kGroupRows = 8, kTokenTile = W::kSigned ? 5 : 6, kBlockColumns = 32;
     template <int T>
     static void tile(const Group* group, int64_t nb, const Activation* const* tokens, float* y, int64_t ldy,
                      int64_t n_rows) {
