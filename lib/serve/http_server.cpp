@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <sstream>
@@ -59,6 +60,16 @@ HttpServer::HttpServer(ServerOptions options) : options_(std::move(options)), ht
     http_->new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
     http_->set_payload_max_length(options_.max_body_bytes);
     http_->set_keep_alive_timeout(2);
+    // httplib 0.11 listens with a backlog of 5, compiled into Debian's libcpp-httplib. When more
+    // clients connect at once than that (32 in the 1,000-request test) while the accepting thread
+    // waits for a core, the kernel answers the extra handshakes with SYN cookies and then drops
+    // the completed connection, as the accept queue is full; the client, connected as far as it
+    // knows, sends its request and gets a reset: httplib's Error::Read before any response.
+    // bind() listens again on the same socket with the system's backlog (Linux allows that).
+    http_->set_socket_options([this](int socket) {
+        httplib::default_socket_options(socket);  // what httplib does when not asked otherwise
+        listen_socket_ = socket;                  // the last one tried is the one bound
+    });
     route();
 }
 
@@ -70,6 +81,8 @@ int HttpServer::bind() {
     if (port < 0)
         throw usage_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
                           " (in use, or not an address of this machine)");
+    if (listen_socket_ < 0 || ::listen(listen_socket_, SOMAXCONN) != 0)
+        spdlog::warn("the listen backlog stays httplib's 5: clients connecting together may be reset");
     return port;
 }
 

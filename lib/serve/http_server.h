@@ -69,6 +69,7 @@ private:
     std::atomic<uint64_t> http_errors_{0};
     std::atomic<bool> serving_{false};
     std::atomic<bool> stop_requested_{false};
+    int listen_socket_ = -1;  // httplib's listening socket, to give it a real backlog
 };
 
 }  // namespace dilmodeli::serve

@@ -302,30 +302,25 @@ TEST_CASE("1,000 mixed requests over 32 connections: good ones answered as alone
     for (const std::string& p : prompts)
         alone.push_back(post_json(s, "/v1/completions", body(p), 200)["choices"][0]["text"]);
 
-    // A request whose connection fails before any response (the client's Error::Read, seen in
-    // about one run in three on a loaded 2-core machine: not yet understood, see the serving
-    // issue's note) is sent once more on a new connection and counted.
-    std::atomic<int> wrong{0}, good{0}, refused{0}, resent{0};
+    // Every request must be answered: none may be dropped with its connection (as when 32 clients
+    // connecting at once overflowed httplib's listen backlog of 5, see HttpServer's constructor).
+    std::atomic<int> wrong{0}, good{0}, refused{0}, dropped{0};
     auto burst = [&](int requests_per_client) {
         std::vector<std::thread> clients;
         for (int c = 0; c < 32; ++c)
             clients.emplace_back([&, c] {
                 httplib::Client client = s.client();
-                auto post = [&](const std::string& path, const std::string& payload) {
-                    auto res = client.Post(path, payload, "application/json");
-                    if (res) return res;
-                    ++resent;
-                    return s.client().Post(path, payload, "application/json");
-                };
                 for (int i = 0; i < requests_per_client; ++i) {
                     const int k = c * requests_per_client + i;
                     if (k % 3 == 2) {
-                        auto res = post("/v1/completions", bad[size_t(k) % bad.size()]);
+                        auto res = client.Post("/v1/completions", bad[size_t(k) % bad.size()], "application/json");
+                        if (!res) ++dropped;
                         if (res && res->status >= 400 && res->status < 500) ++refused;
                         else ++wrong;
                         continue;
                     }
-                    auto res = post("/v1/completions", body(prompts[size_t(k) % prompts.size()]));
+                    auto res = client.Post("/v1/completions", body(prompts[size_t(k) % prompts.size()]), "application/json");
+                    if (!res) ++dropped;
                     if (res && res->status == 200 &&
                         json::parse(res->body)["choices"][0]["text"] == alone[size_t(k) % prompts.size()])
                         ++good;
@@ -336,13 +331,13 @@ TEST_CASE("1,000 mixed requests over 32 connections: good ones answered as alone
         for (std::thread& t : clients) t.join();
     };
     burst(2);  // warm-up: every thread and buffer reaches its working size
+    CHECK(dropped == 0);
     [[maybe_unused]] const int64_t warm = resident_kib();  // (unused under ASan)
     good = 0;
     refused = 0;
     burst(31);  // 992 requests, one in three bad
+    CHECK(dropped == 0);
     CHECK(wrong == 0);
-    CHECK(resent <= 50);
-    if (resent > 0) WARN(resent << " requests lost their connection and were sent again");
     CHECK(good + refused == 32 * 31);
     CHECK(refused > 300);
 #if !defined(__SANITIZE_ADDRESS__)
