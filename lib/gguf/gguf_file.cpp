@@ -360,22 +360,21 @@ void GgufFile::copy_into_memory(const std::vector<std::string>& left_out) {
     for (TensorInfo& t : tensors_) t.data = file_->data() + data_offset_ + t.offset;
 }
 
-void GgufFile::rewrite(const std::vector<Span>& spans, const std::function<void(uint8_t* bytes)>& edit) {
+uint64_t GgufFile::offset_of(const uint8_t* at, const char* caller) const {
     const uint8_t* base = file_->data();
+    if (at < base || size_t(at - base) > file_->size())
+        throw usage_error(std::string(caller) + ": pointer outside the mapping of " + path());
+    return uint64_t(at - base);
+}
+
+void GgufFile::rewrite(const std::vector<Span>& spans, const std::function<void(uint8_t* bytes)>& edit) {
     std::vector<ByteRange> ranges;
-    for (const Span& s : spans) {
-        if (s.at < base || size_t(s.at - base) > file_->size())
-            throw usage_error("rewrite: pointer outside the mapping of " + path());
-        ranges.push_back({uint64_t(s.at - base), s.n});
-    }
+    for (const Span& s : spans) ranges.push_back({offset_of(s.at, "rewrite"), s.n});
     file_->rewrite(ranges, edit);
 }
 
 void GgufFile::read_bytes(const uint8_t* at, size_t n, uint8_t* dst) const {
-    const uint8_t* base = file_->data();
-    if (at < base || size_t(at - base) > file_->size())
-        throw usage_error("read_bytes: pointer outside the mapping of " + path());
-    file_->read(uint64_t(at - base), n, dst);
+    file_->read(offset_of(at, "read_bytes"), n, dst);
 }
 
 void GgufFile::read_ahead(const std::vector<std::string>& tensor_names) const {

@@ -98,6 +98,8 @@ public:
 private:
     GgufFile() = default;
     void parse();
+    // Where `at` (a pointer into the mapping) is in the file; Error(Usage) naming `caller` outside it.
+    uint64_t offset_of(const uint8_t* at, const char* caller) const;
 
     std::unique_ptr<MappedFile> file_;
     uint32_t version_ = 0;
